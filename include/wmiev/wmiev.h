@@ -1,0 +1,26 @@
+/**
+ * @file wmiev.h
+ * @brief Umbrella header of the portable wmiev API.
+ */
+#ifndef WMIEV_WMIEV_H
+#define WMIEV_WMIEV_H
+
+#include "common.h"
+#include "diag.h"
+#include "guid.h"
+#include "name.h"
+#include "reginfo.h"
+#include "status.h"
+#include "wmi_codes.h"
+#include "wnode.h"
+#include "wnode_build.h"
+#include "wnode_validate.h"
+
+WMIEV_BEGIN_DECLS
+
+/** @brief The library's version as "MAJOR.MINOR.PATCH". */
+WMIEV_EXTERN const char *wmiev_version_string(void);
+
+WMIEV_END_DECLS
+
+#endif /* WMIEV_WMIEV_H */

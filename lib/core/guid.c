@@ -1,0 +1,2 @@
+/* placeholder: being written */
+#include <wmiev/wmiev.h>
