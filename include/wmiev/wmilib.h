@@ -1,0 +1,152 @@
+/**
+ * @file wmilib.h
+ * @brief The WMI library logic (WmiSystemControl / WmiCompleteRequest
+ *        semantics, spec §3.5, §4.4, §4.5) for portable providers.
+ *
+ * A provider describes its blocks with a GUID list and callbacks;
+ * wmiev_wmilib_system_control() decodes a WMI IRP for it, answers REGINFO
+ * itself, checks GUID and instance, and calls the matching callback. A
+ * callback answers with wmiev_wmilib_complete_request(), which builds the
+ * reply WNODE exactly (or a WNODE_TOO_SMALL) and completes the IRP; it may
+ * instead return WMIEV_STATUS_PENDING and complete later from any thread.
+ * The WDK face's WmiSystemControl runs this same code.
+ */
+#ifndef WMIEV_WMILIB_H
+#define WMIEV_WMILIB_H
+
+#include "registry.h"
+
+WMIEV_BEGIN_DECLS
+
+/** One block a provider serves (WMIGUIDREGINFO). */
+typedef struct wmiev_guid_reg {
+  const GUID *guid;        /**< must stay valid while the provider is registered */
+  uint32_t instance_count; /**< static instances */
+  uint32_t flags;          /**< INSTANCE_PDO, EVENT_ONLY_GUID, EXPENSIVE, REMOVE_GUID, ... */
+} wmiev_guid_reg;
+
+/** What a function-control request controls (WMIENABLEDISABLECONTROL). */
+typedef enum wmiev_function_control {
+  WMIEV_EVENT_CONTROL = 0,     /**< WmiEventControl: ENABLE/DISABLE_EVENTS */
+  WMIEV_DATA_BLOCK_CONTROL = 1 /**< WmiDataBlockControl: ENABLE/DISABLE_COLLECTION */
+} wmiev_function_control;
+
+/** How wmiev_wmilib_system_control() left the IRP (SYSCTL_IRP_DISPOSITION). */
+typedef enum wmiev_irp_disposition {
+  WMIEV_IRP_PROCESSED = 0,     /**< a callback ran; it completed the IRP or will */
+  WMIEV_IRP_NOT_COMPLETED = 1, /**< status set (error, default, or REGINFO): caller completes */
+  WMIEV_IRP_NOT_WMI = 2,       /**< not a WMI minor code: handle or forward */
+  WMIEV_IRP_FORWARD = 3        /**< for another device: forward */
+} wmiev_irp_disposition;
+
+/** What the reginfo callback returns (DpWmiQueryReginfo's out parameters). */
+typedef struct wmiev_reginfo_answer {
+  uint32_t reg_flags;            /**< OR-ed into every block: INSTANCE_BASENAME or INSTANCE_PDO, ... */
+  const uint16_t *base_name;     /**< INSTANCE_BASENAME: the base name (copied) */
+  size_t base_name_units;
+  const uint16_t *registry_path; /**< the driver's registry path (copied; may be NULL) */
+  size_t registry_path_units;
+  const uint16_t *mof_resource;  /**< MOF resource name (copied; may be NULL) */
+  size_t mof_resource_units;
+  uintptr_t pdo;                 /**< INSTANCE_PDO: the PDO (a wmiev_device* in the portable API) */
+} wmiev_reginfo_answer;
+
+/**
+ * Callbacks, each given the provider's payload. Only query_reginfo and
+ * query_data_block are required; the defaults of the missing ones are those
+ * of WMILIB_CONTEXT (READ_ONLY for sets, INVALID_DEVICE_REQUEST for methods,
+ * SUCCESS for function control).
+ */
+typedef struct wmiev_wmilib_callbacks {
+  /** Fills @p answer. Must not pend or complete the IRP. */
+  wmiev_status (*query_reginfo)(wmiev_device *device, wmiev_reginfo_answer *answer, void *payload);
+  /**
+   * Writes @p instance_count instances starting at @p instance_index into
+   * @p buffer (each 8-byte aligned, lengths into @p instance_lengths), then
+   * completes with wmiev_wmilib_complete_request(..., bytes used). With
+   * @p buffer_avail too small (possibly 0, then @p instance_lengths is NULL)
+   * it completes with STATUS_BUFFER_TOO_SMALL and the bytes needed.
+   */
+  wmiev_status (*query_data_block)(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
+                                   uint32_t instance_index, uint32_t instance_count,
+                                   uint32_t *instance_lengths, uint32_t buffer_avail,
+                                   uint8_t *buffer, void *payload);
+  wmiev_status (*set_data_block)(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
+                                 uint32_t instance_index, uint32_t buffer_size,
+                                 const uint8_t *buffer, void *payload);
+  wmiev_status (*set_data_item)(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
+                                uint32_t instance_index, uint32_t item_id, uint32_t buffer_size,
+                                const uint8_t *buffer, void *payload);
+  /** Input at @p buffer (@p in_size bytes); output goes to the same place (at most @p out_size). */
+  wmiev_status (*execute_method)(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
+                                 uint32_t instance_index, uint32_t method_id, uint32_t in_size,
+                                 uint32_t out_size, uint8_t *buffer, void *payload);
+  wmiev_status (*function_control)(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
+                                   wmiev_function_control function, bool enable, void *payload);
+} wmiev_wmilib_callbacks;
+
+/** WMILIB_CONTEXT: the GUID list and the callbacks. */
+typedef struct wmiev_wmilib_context {
+  uint32_t guid_count;
+  const wmiev_guid_reg *guid_list; /**< may be filled late, inside query_reginfo */
+  wmiev_wmilib_callbacks callbacks;
+  void *payload;
+} wmiev_wmilib_context;
+
+/**
+ * @brief WmiSystemControl: decodes @p irp for @p context and @p device.
+ * @param disposition always written
+ * @return the status the IRP was set to, or the callback's return value
+ */
+WMIEV_EXTERN wmiev_status wmiev_wmilib_system_control(const wmiev_wmilib_context *context,
+                                                      wmiev_device *device, wmiev_irp *irp,
+                                                      wmiev_irp_disposition *disposition);
+
+/**
+ * @brief WmiCompleteRequest: packages the reply for the IRP's minor code and
+ *        completes it. @p buffer_used is the bytes written, or the bytes
+ *        needed when @p status is STATUS_BUFFER_TOO_SMALL; the latter becomes
+ *        a WNODE_TOO_SMALL reply completed with STATUS_SUCCESS when the
+ *        buffer holds one (56 bytes), else STATUS_BUFFER_TOO_SMALL.
+ * @return the status the IRP was completed with.
+ */
+WMIEV_EXTERN wmiev_status wmiev_wmilib_complete_request(wmiev_device *device, wmiev_irp *irp,
+                                                        wmiev_status status,
+                                                        uint32_t buffer_used);
+
+/* ---- A portable provider: a device whose dispatch runs the wmilib logic ---- */
+
+typedef struct wmiev_provider wmiev_provider;
+
+/** Options of wmiev_provider_create(). */
+typedef struct wmiev_provider_options {
+  wmiev_wmilib_context context; /**< GUID list, callbacks, payload (copied) */
+  wmiev_device *lower;          /**< device below (NULL: bottom of a stack) */
+  const char *instance_id;      /**< device instance id, if this device is a PDO */
+  const char *name;             /**< for diagnostics */
+} wmiev_provider_options;
+
+/**
+ * @brief Creates a device whose dispatch routine runs
+ *        wmiev_wmilib_system_control() and acts on the disposition
+ *        (completes NOT_COMPLETED, forwards FORWARD and NOT_WMI).
+ *        It is not registered yet: call wmiev_registration_control().
+ */
+WMIEV_EXTERN wmiev_status wmiev_provider_create(wmiev_registry *registry,
+                                                const wmiev_provider_options *options,
+                                                wmiev_provider **out);
+
+/** @brief Deregisters (if registered) and destroys the provider and its device. */
+WMIEV_EXTERN wmiev_status wmiev_provider_destroy(wmiev_provider *provider);
+
+/** @brief The provider's device. */
+WMIEV_EXTERN wmiev_device *wmiev_provider_device(const wmiev_provider *provider);
+
+/** @brief Replaces the GUID list (before an UPDATE_GUIDS or REREGISTER). */
+WMIEV_EXTERN void wmiev_provider_set_guid_list(wmiev_provider *provider,
+                                               const wmiev_guid_reg *guid_list,
+                                               uint32_t guid_count);
+
+WMIEV_END_DECLS
+
+#endif /* WMIEV_WMILIB_H */

@@ -1,0 +1,45 @@
+/*
+ * The few OS services the library needs, behind one internal interface so
+ * that lib/core stays free of OS headers (docs/architecture.md). POSIX
+ * implementation in posix.c; a Win32 user-mode one would sit beside it.
+ */
+#ifndef WMIEV_PLATFORM_H
+#define WMIEV_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Opaque storage big enough for pthread_mutex_t / pthread_cond_t on every
+ * supported host (checked with static assertions in posix.c). */
+typedef struct wmiev__mutex {
+  _Alignas(8) unsigned char storage[64];
+} wmiev__mutex;
+
+typedef struct wmiev__cond {
+  _Alignas(8) unsigned char storage[64];
+} wmiev__cond;
+
+void wmiev__mutex_init(wmiev__mutex *m);
+void wmiev__mutex_destroy(wmiev__mutex *m);
+void wmiev__mutex_lock(wmiev__mutex *m);
+void wmiev__mutex_unlock(wmiev__mutex *m);
+
+void wmiev__cond_init(wmiev__cond *c);
+void wmiev__cond_destroy(wmiev__cond *c);
+void wmiev__cond_wait(wmiev__cond *c, wmiev__mutex *m);
+/* Waits at most timeout_ms; returns false on timeout. */
+bool wmiev__cond_timedwait(wmiev__cond *c, wmiev__mutex *m, uint32_t timeout_ms);
+void wmiev__cond_broadcast(wmiev__cond *c);
+void wmiev__cond_signal(wmiev__cond *c);
+
+/* Monotonic time in nanoseconds (arbitrary origin). */
+uint64_t wmiev__monotonic_ns(void);
+/* Wall-clock time as Windows counts it: 100-ns units since 1601-01-01 UTC
+ * (what KeQuerySystemTime returns). */
+int64_t wmiev__system_time_100ns(void);
+
+/* An identifier of the calling thread, unique among live threads. */
+uintptr_t wmiev__thread_self(void);
+
+#endif /* WMIEV_PLATFORM_H */
