@@ -24,3 +24,6 @@ if(_wmiev_san)
   add_compile_options(${_wmiev_san})
   add_link_options(${_wmiev_san})
 endif()
+# Exposed so that tests building code outside this build (tests/install) can
+# compile it the same way: an ASan library needs an ASan consumer.
+set(WMIEV_SANITIZER_FLAGS ${_wmiev_san})
