@@ -227,8 +227,8 @@ wmiev_status wmiev_name_utf8_to_utf16(const char *utf8, size_t len, uint32_t fla
   size_t units = 0;
   size_t overflow_at = SIZE_MAX;
   for (size_t i = 0; i < len;) {
-    uint32_t cp;
-    size_t seq;
+    uint32_t cp = 0;
+    size_t seq = 0;
     wmiev_status st = next_utf8(s, len, i, &cp, &seq, diag);
     if (st != WMIEV_STATUS_SUCCESS) {
       return st;
@@ -254,8 +254,8 @@ wmiev_status wmiev_name_utf8_to_utf16(const char *utf8, size_t len, uint32_t fla
   }
   uint16_t *p = out;
   for (size_t i = 0; i < len;) {
-    uint32_t cp;
-    size_t seq;
+    uint32_t cp = 0;
+    size_t seq = 0;
     /* Already validated; cannot fail. */
     (void)next_utf8(s, len, i, &cp, &seq, NULL);
     if (cp >= 0x10000u) {
