@@ -21,7 +21,11 @@ WMIEV_BEGIN_DECLS
 typedef struct wmiev_diag {
   wmiev_status status;                    /**< the status the call returned */
   const char *field;                      /**< static string naming the field, never NULL after a failure */
-  uint32_t offset;                        /**< byte offset of the field in the input (0 if not applicable) */
+  /** Byte offset of the field in the input (0 if not applicable; capped at
+   *  UINT32_MAX). Builders, which have no input buffer, put the index of the
+   *  offending array element here; the message names it too. Indexed fields
+   *  are spelt with "[]" (e.g. "WmiRegGuid[].Flags") because `field` is static. */
+  uint32_t offset;
   char message[WMIEV_DIAG_MESSAGE_SIZE];  /**< human-readable reason */
 } wmiev_diag;
 

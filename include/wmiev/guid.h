@@ -29,7 +29,8 @@ WMIEV_EXTERN wmiev_status wmiev_guid_parse(const char *text, size_t len, GUID *o
 /**
  * @brief Formats @p guid as `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}` (upper-case
  *        hex, as the registry writes it) into @p out, NUL-terminated.
- * @return the number of characters written, excluding the NUL (always 38).
+ * @return the number of characters written, excluding the NUL: 38, or 0
+ *         (and "" if @p out is not NULL) when @p guid is NULL.
  */
 WMIEV_EXTERN size_t wmiev_guid_format(const GUID *guid, char out[WMIEV_GUID_STRING_SIZE]);
 

@@ -9,6 +9,9 @@
  *  - forward it: return wmiev_irp_forward(device, irp);
  *  - pend it: wmiev_irp_mark_pending(), return WMIEV_STATUS_PENDING, and
  *    complete it later from any thread.
+ * The buffer of an IRP sent by the library is 8-byte aligned; an IRP built
+ * by hand (internal == NULL) for a minor that carries a WNODE must have an
+ * 8-aligned buffer too.
  * Returning anything else without completing breaks the Static Driver
  * Verifier rules WmiComplete/WmiForward; the sender then gets
  * WMIEV_STATUS_DRIVER_INTERNAL_ERROR and the registry records a violation.

@@ -51,7 +51,10 @@ WMIEV_EXTERN wmiev_status wmiev_counted_string_locate(const void *buf, size_t si
 /**
  * @brief Writes a counted string (USHORT byte count, then the units as UTF-16LE)
  *        at @p dst. The caller provides 2 + 2 * @p units bytes.
- * @return bytes written.
+ * @pre @p units_count <= WMIEV_NAME_MAX_BYTES / 2 (the builders check it
+ *      first); a larger count cannot be described by the USHORT and writes
+ *      nothing.
+ * @return bytes written (0 when the precondition is broken).
  */
 WMIEV_EXTERN size_t wmiev_counted_string_write(void *dst, const uint16_t *units, size_t units_count);
 
@@ -60,12 +63,15 @@ WMIEV_EXTERN size_t wmiev_counted_string_write(void *dst, const uint16_t *units,
  *
  * Two-call pattern: with @p out NULL or too small, returns
  * STATUS_BUFFER_TOO_SMALL and sets @p out_len to the length needed. On
- * success @p out is NUL-terminated and @p out_len is its length without the NUL.
+ * success @p out is NUL-terminated and @p out_len is its length without the NUL:
+ * allocate `*out_len + 1` bytes for the second call.
  * @p utf16le need not be 2-byte aligned.
  *
- * @return STATUS_SUCCESS, STATUS_BUFFER_TOO_SMALL, or STATUS_INVALID_PARAMETER
- *         (odd count, embedded NUL, unpaired surrogate in strict mode, NULL
- *         arguments); @p diag's offset is the byte offset of the bad unit.
+ * @return STATUS_SUCCESS, STATUS_BUFFER_TOO_SMALL (diag filled too), or
+ *         STATUS_INVALID_PARAMETER (odd count, embedded NUL, unpaired
+ *         surrogate in strict mode, NULL arguments); @p diag's offset is the
+ *         byte offset of the bad unit. Bad input is reported before a short
+ *         output buffer.
  */
 WMIEV_EXTERN wmiev_status wmiev_name_utf16_to_utf8(const void *utf16le, size_t byte_count, uint32_t flags,
                                                    char *out, size_t out_size, size_t *out_len,

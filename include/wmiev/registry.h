@@ -75,7 +75,12 @@ typedef struct wmiev_registry_options {
 WMIEV_EXTERN wmiev_status wmiev_registry_create(const wmiev_registry_options *options,
                                                 wmiev_registry **out);
 
-/** @brief Destroys a registry. Every device must have been destroyed first. */
+/**
+ * @brief Destroys a registry. Every device must have been destroyed first.
+ *        If a driver still owns an IRP whose sender timed out, waits up to the
+ *        IRP timeout for it; if it is still out, the registry is deliberately
+ *        leaked (and a violation reported) so the late completion stays safe.
+ */
 WMIEV_EXTERN void wmiev_registry_destroy(wmiev_registry *registry);
 
 /* ---- Devices --------------------------------------------------------------- */
@@ -104,6 +109,9 @@ WMIEV_EXTERN wmiev_status wmiev_device_create(wmiev_registry *registry,
  * @brief Destroys a device. A registered device is deregistered first; a
  *        device with another attached on top of it is refused
  *        (STATUS_INVALID_DEVICE_REQUEST): destroy stacks from the top.
+ *        Waits until no WMI IRP to the device is in flight (a pended IRP
+ *        counts until it completes or its sender times out). Called from
+ *        inside the device's own dispatch it returns STATUS_POSSIBLE_DEADLOCK.
  */
 WMIEV_EXTERN wmiev_status wmiev_device_destroy(wmiev_device *device);
 

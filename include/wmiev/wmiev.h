@@ -5,16 +5,22 @@
 #ifndef WMIEV_WMIEV_H
 #define WMIEV_WMIEV_H
 
+#include "alloc.h"
 #include "common.h"
 #include "diag.h"
 #include "guid.h"
+#include "irp.h"
 #include "name.h"
 #include "reginfo.h"
+#include "reginfo_parse.h"
+#include "registry.h"
+#include "requester.h"
 #include "status.h"
 #include "wmi_codes.h"
 #include "wnode.h"
 #include "wnode_build.h"
 #include "wnode_validate.h"
+#include "wmilib.h"
 
 WMIEV_BEGIN_DECLS
 

@@ -64,8 +64,10 @@ typedef struct wmiev_wmilib_callbacks {
    * Writes @p instance_count instances starting at @p instance_index into
    * @p buffer (each 8-byte aligned, lengths into @p instance_lengths), then
    * completes with wmiev_wmilib_complete_request(..., bytes used). With
-   * @p buffer_avail too small (possibly 0, then @p instance_lengths is NULL)
-   * it completes with STATUS_BUFFER_TOO_SMALL and the bytes needed.
+   * @p buffer_avail too small it completes with STATUS_BUFFER_TOO_SMALL and
+   * the bytes needed, counted from @p buffer (wmilib adds the header and
+   * length array). @p instance_lengths is NULL exactly when not even the
+   * length array fits; @p buffer_avail may be 0 with lengths present.
    */
   wmiev_status (*query_data_block)(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
                                    uint32_t instance_index, uint32_t instance_count,
@@ -108,7 +110,13 @@ WMIEV_EXTERN wmiev_status wmiev_wmilib_system_control(const wmiev_wmilib_context
  *        needed when @p status is STATUS_BUFFER_TOO_SMALL; the latter becomes
  *        a WNODE_TOO_SMALL reply completed with STATUS_SUCCESS when the
  *        buffer holds one (56 bytes), else STATUS_BUFFER_TOO_SMALL.
- * @return the status the IRP was completed with.
+ * A reply that claims more bytes than the buffer holds, lengths past
+ * @p buffer_used, or a "too small" that asks for no more than the buffer
+ * has, is completed with STATUS_INVALID_BUFFER_SIZE and recorded as a
+ * WMIEV_VIOLATION_BAD_REPLY.
+ * @return the status the IRP was completed with (STATUS_SUCCESS for a
+ *         WNODE_TOO_SMALL reply), or STATUS_INVALID_DEVICE_REQUEST if the IRP
+ *         was already completed.
  */
 WMIEV_EXTERN wmiev_status wmiev_wmilib_complete_request(wmiev_device *device, wmiev_irp *irp,
                                                         wmiev_status status,
@@ -142,7 +150,12 @@ WMIEV_EXTERN wmiev_status wmiev_provider_destroy(wmiev_provider *provider);
 /** @brief The provider's device. */
 WMIEV_EXTERN wmiev_device *wmiev_provider_device(const wmiev_provider *provider);
 
-/** @brief Replaces the GUID list (before an UPDATE_GUIDS or REREGISTER). */
+/**
+ * @brief Replaces the GUID list (before an UPDATE_GUIDS or REREGISTER).
+ *
+ * Like a WMILIB_CONTEXT, the list is not synchronised: call this from the
+ * query_reginfo callback or while no WMI IRP can reach the provider.
+ */
 WMIEV_EXTERN void wmiev_provider_set_guid_list(wmiev_provider *provider,
                                                const wmiev_guid_reg *guid_list,
                                                uint32_t guid_count);

@@ -44,6 +44,9 @@ wmiev_status wmiev_counted_string_locate(const void *buf, size_t size, size_t of
 }
 
 size_t wmiev_counted_string_write(void *dst, const uint16_t *units, size_t units_count) {
+  if (units_count > WMIEV_NAME_MAX_BYTES / 2u) {
+    return 0; /* the USHORT count cannot describe it: write nothing rather than wrap */
+  }
   uint16_t count = (uint16_t)(units_count * 2);
   uint8_t *p = dst;
   memcpy(p, &count, sizeof count);

@@ -88,6 +88,10 @@ wmiev_status wmiev_device_destroy(wmiev_device *device) {
     return WMIEV_STATUS_INVALID_PARAMETER;
   }
   wmiev_registry *registry = device->registry;
+  if (wmiev__in_dispatch_for(device)) {
+    /* Freeing it would pull the device out from under the IRP being dispatched. */
+    return WMIEV_STATUS_POSSIBLE_DEADLOCK;
+  }
   wmiev__mutex_lock(&registry->lock);
   bool has_upper = device->upper != NULL;
   bool registered = device->reg_state != WMIEV__UNREGISTERED;
@@ -102,6 +106,17 @@ wmiev_status wmiev_device_destroy(wmiev_device *device) {
     }
   }
   wmiev__mutex_lock(&registry->lock);
+  /* Checked again under the lock: a device may have been attached, or an IRP
+   * sent, since the look above. IRPs still in flight have senders that will
+   * touch the device when they return; they end within the IRP timeout
+   * (abandoned IRPs no longer count), so wait for them. */
+  if (device->upper != NULL) {
+    wmiev__mutex_unlock(&registry->lock);
+    return WMIEV_STATUS_INVALID_DEVICE_REQUEST;
+  }
+  while (device->inflight != 0) {
+    wmiev__cond_wait(&registry->irp_done, &registry->lock);
+  }
   (void)wmiev__map_remove(&registry->devices_by_id, wmiev__key_from_u64(device->provider_id));
   (void)wmiev__map_remove(&registry->devices_by_ptr, wmiev__key_from_u64((uintptr_t)device));
   if (device->lower != NULL) {

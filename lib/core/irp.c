@@ -96,8 +96,14 @@ wmiev_status wmiev_irp_complete(wmiev_irp *irp, wmiev_status status, uintptr_t i
   irp->IoStatus.Status = status;
   irp->IoStatus.Information = information;
   state->completed = true;
-  state->target->inflight--;
   bool owner_gone = state->abandoned;
+  if (!owner_gone) {
+    /* An abandoned IRP's sender drops the count itself (release_inflight);
+     * its target may be gone by now. */
+    state->target->inflight--;
+  } else {
+    registry->abandoned_irps--;
+  }
   wmiev__cond_broadcast(&registry->irp_done);
   wmiev__mutex_unlock(&registry->lock);
   if (owner_gone) {
@@ -106,7 +112,11 @@ wmiev_status wmiev_irp_complete(wmiev_irp *irp, wmiev_status status, uintptr_t i
   return status;
 }
 
-/* Waits for a pended IRP; false on timeout (the state is then abandoned). */
+/* Waits for a pended IRP; false on timeout (the state is then abandoned).
+ * An abandoned IRP stops counting as in flight once its sender has let go
+ * of the device (release_inflight): nobody waits for it any more, so
+ * DEREGISTER and BLOCK_IRPS need not either, and the device may be
+ * destroyed before the late completion, which must then not touch it. */
 static bool wait_for_completion(wmiev_registry *registry, wmiev__irp_state *state) {
   uint64_t deadline =
       wmiev__monotonic_ns() + (uint64_t)registry->options.irp_timeout_ms * 1000000u;
@@ -114,6 +124,7 @@ static bool wait_for_completion(wmiev_registry *registry, wmiev__irp_state *stat
     uint64_t now = wmiev__monotonic_ns();
     if (now >= deadline) {
       state->abandoned = true;
+      registry->abandoned_irps++;
       registry->stats.irps_timed_out++;
       return false;
     }
@@ -121,6 +132,15 @@ static bool wait_for_completion(wmiev_registry *registry, wmiev__irp_state *stat
     (void)wmiev__cond_timedwait(&registry->irp_done, &registry->lock, (uint32_t)left_ms);
   }
   return true;
+}
+
+/* The sender's last use of the device: drop the in-flight count that kept
+ * DEREGISTER and wmiev_device_destroy() waiting. */
+static void release_inflight(wmiev_registry *registry, wmiev_device *device) {
+  wmiev__mutex_lock(&registry->lock);
+  device->inflight--;
+  wmiev__cond_broadcast(&registry->irp_done);
+  wmiev__mutex_unlock(&registry->lock);
 }
 
 wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data_path,
@@ -134,8 +154,10 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
     return result.Status;
   }
   wmiev_registry *registry = device->registry;
-  size_t alloc_size = sizeof(wmiev__irp_state) + buffer_size;
-  wmiev__irp_state *state = wmiev__alloc(registry, alloc_size);
+  /* On 32-bit hosts the sum can wrap: treat that like a failed allocation. */
+  size_t alloc_size = sizeof(wmiev__irp_state) + (size_t)buffer_size;
+  wmiev__irp_state *state =
+      alloc_size < sizeof(wmiev__irp_state) ? NULL : wmiev__alloc(registry, alloc_size);
   if (state == NULL) {
     result.Status = WMIEV_STATUS_INSUFFICIENT_RESOURCES;
     if (io_status != NULL) {
@@ -189,6 +211,7 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
                                 "within %u ms",
                                 device->name, (unsigned)minor,
                                 (unsigned)registry->options.irp_timeout_ms);
+        release_inflight(registry, device);
         result.Status = WMIEV_STATUS_IO_TIMEOUT;
         if (io_status != NULL) {
           *io_status = result;
@@ -196,10 +219,9 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
         return result.Status;
       }
     } else {
-      /* WmiComplete/WmiForward broken: take the IRP back so it cannot leak. */
+      /* WmiComplete/WmiForward broken: take the IRP back so it cannot leak.
+       * It stays in flight until the report below has used device->name. */
       state->completed = true;
-      device->inflight--;
-      wmiev__cond_broadcast(&registry->irp_done);
       irp->IoStatus.Status = WMIEV_STATUS_DRIVER_INTERNAL_ERROR;
       irp->IoStatus.Information = 0;
       wmiev__mutex_unlock(&registry->lock);
@@ -207,6 +229,7 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
                               "dispatch of device '%s' returned %s for IRP minor 0x%02x without "
                               "completing, forwarding or pending it (SDV rule WmiComplete)",
                               device->name, wmiev_status_name(returned), (unsigned)minor);
+      release_inflight(registry, device);
       wmiev__mutex_lock(&registry->lock);
     }
   }

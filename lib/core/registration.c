@@ -30,6 +30,22 @@ static void answer_free(wmiev_registry *registry, reginfo_answer *answer) {
   answer->bytes = NULL;
 }
 
+/* A REGINFO answer failed validation (not: we ran out of memory). */
+static void count_rejected(wmiev_registry *registry) {
+  wmiev__mutex_lock(&registry->lock);
+  registry->stats.rejected_reginfo++;
+  wmiev__mutex_unlock(&registry->lock);
+}
+
+/* True when the stack did not handle REGINFO_EX at all, so that the
+ * Windows 2000 form is worth a try (spec §4.2): the status a stack completes
+ * an unhandled IRP with, or the one drivers use for minors they do not know.
+ * Our own failures (out of memory, IRPs blocked) and the device's real
+ * answers are final. */
+static bool reginfo_ex_unhandled(wmiev_status status) {
+  return status == WMIEV_STATUS_NOT_SUPPORTED || status == WMIEV_STATUS_INVALID_DEVICE_REQUEST;
+}
+
 /* Sends REGINFO(_EX) until the device answers with a whole record. */
 static wmiev_status query_reginfo(wmiev_device *device, uintptr_t data_path,
                                   reginfo_answer *answer, wmiev_diag *diag) {
@@ -54,6 +70,7 @@ static wmiev_status query_reginfo(wmiev_device *device, uintptr_t data_path,
     if (WMIEV_SUCCESS(status) && !asks_more) {
       if (io.Information < sizeof(WMIREGINFOW) || io.Information > size) {
         wmiev__free(registry, buf, size);
+        count_rejected(registry);
         if (io.Information > size) {
           wmiev__report_violation(registry, WMIEV_VIOLATION_BAD_REPLY,
                                   "device '%s' answered REGINFO with Information %zu for a "
@@ -77,6 +94,7 @@ static wmiev_status query_reginfo(wmiev_device *device, uintptr_t data_path,
       }
       wmiev__free(registry, buf, size);
       if (needed <= size || needed > REGINFO_MAX_SIZE) {
+        count_rejected(registry);
         return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_BUFFER_SIZE, "REGINFO size needed", 0,
                               "device '%s' asked for %u bytes of registration data with a "
                               "%u-byte buffer (must be larger, at most %u)",
@@ -86,7 +104,7 @@ static wmiev_status query_reginfo(wmiev_device *device, uintptr_t data_path,
       continue;
     }
     wmiev__free(registry, buf, size);
-    if (minor == IRP_MN_REGINFO_EX && status != WMIEV_STATUS_IO_TIMEOUT) {
+    if (minor == IRP_MN_REGINFO_EX && reginfo_ex_unhandled(status)) {
       /* Not answered in the XP form: ask the Windows 2000 way (spec §4.2). */
       minor = IRP_MN_REGINFO;
       continue;
@@ -95,6 +113,7 @@ static wmiev_status query_reginfo(wmiev_device *device, uintptr_t data_path,
                           "device '%s' failed IRP_MN_REGINFO%s with %s", device->name,
                           minor == IRP_MN_REGINFO_EX ? "_EX" : "", wmiev_status_name(status));
   }
+  count_rejected(registry);
   return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_BUFFER_SIZE, "REGINFO size needed", 0,
                         "device '%s' kept asking for a larger REGINFO buffer", device->name);
 }
@@ -109,29 +128,55 @@ static uint16_t *copy_wire_units(wmiev_registry *registry, wmiev_wire_string s, 
   return wmiev__units_dup(registry, s.chars, n);
 }
 
-static wmiev_status resolve_pdo(wmiev_registry *registry, uintptr_t pdo, const char **instance_id) {
+/* Longest device instance id accepted (Windows' MAX_DEVICE_ID_LEN is 200). */
+#define INSTANCE_ID_MAX 512
+
+/* Copies the PDO's instance id into `copy` while the lock is held, so a PDO
+ * destroyed during the registration cannot leave us reading freed memory. */
+static wmiev_status resolve_pdo(wmiev_registry *registry, uintptr_t pdo,
+                                char copy[INSTANCE_ID_MAX]) {
+  const char *instance_id = NULL;
   if (registry->options.resolve_pdo != NULL) {
-    return registry->options.resolve_pdo(pdo, instance_id, registry->options.resolve_pdo_ctx);
+    wmiev_status status =
+        registry->options.resolve_pdo(pdo, &instance_id, registry->options.resolve_pdo_ctx);
+    if (!WMIEV_SUCCESS(status) || instance_id == NULL || strlen(instance_id) >= INSTANCE_ID_MAX) {
+      return WMIEV_STATUS_INVALID_PARAMETER;
+    }
+    memcpy(copy, instance_id, strlen(instance_id) + 1);
+    return WMIEV_STATUS_SUCCESS;
   }
+  wmiev_status status = WMIEV_STATUS_INVALID_PARAMETER;
   wmiev__mutex_lock(&registry->lock);
   wmiev_device *device = wmiev__map_get(&registry->devices_by_ptr, wmiev__key_from_u64(pdo));
-  *instance_id = device != NULL ? device->instance_id : NULL;
+  if (device != NULL && device->instance_id != NULL &&
+      strlen(device->instance_id) < INSTANCE_ID_MAX) {
+    memcpy(copy, device->instance_id, strlen(device->instance_id) + 1);
+    status = WMIEV_STATUS_SUCCESS;
+  }
   wmiev__mutex_unlock(&registry->lock);
-  return *instance_id != NULL ? WMIEV_STATUS_SUCCESS : WMIEV_STATUS_INVALID_PARAMETER;
+  return status;
 }
 
 static wmiev_status fill_pdo_name(wmiev_registry *registry, wmiev__block *block, uintptr_t pdo,
                                   uint32_t entry_offset, wmiev_diag *diag) {
-  const char *instance_id = NULL;
-  if (!WMIEV_SUCCESS(resolve_pdo(registry, pdo, &instance_id)) || instance_id == NULL) {
+  char instance_id[INSTANCE_ID_MAX];
+  if (!WMIEV_SUCCESS(resolve_pdo(registry, pdo, instance_id))) {
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "WmiRegGuid.Pdo",
                           entry_offset + (uint32_t)offsetof(WMIREGGUIDW, Pdo),
-                          "Pdo 0x%zx is not a device with a device instance id", (size_t)pdo);
+                          "Pdo 0x%zx is not a device with a device instance id (of at most "
+                          "%d characters)",
+                          (size_t)pdo, INSTANCE_ID_MAX - 1);
   }
   size_t len = strlen(instance_id);
   size_t units = 0;
-  wmiev_status status = wmiev_name_utf8_to_utf16(instance_id, len, 0, NULL, 0, &units, diag);
+  /* The sizing call "fails" with BUFFER_TOO_SMALL by design: keep that out
+   * of the caller's diag, which must describe the call's own outcome. */
+  wmiev_diag sizing;
+  wmiev_status status = wmiev_name_utf8_to_utf16(instance_id, len, 0, NULL, 0, &units, &sizing);
   if (status != WMIEV_STATUS_BUFFER_TOO_SMALL && !WMIEV_SUCCESS(status)) {
+    if (diag != NULL) {
+      *diag = sizing;
+    }
     return status;
   }
   block->units = wmiev__alloc(registry, units == 0 ? 1 : units * 2);
@@ -248,6 +293,7 @@ typedef struct built_answer {
   size_t add_count;
   GUID *removes;
   size_t remove_count;
+  size_t remove_capacity; /* GUIDs allocated: remove_count is short if building failed */
   uint16_t *registry_path;
   size_t registry_path_units;
   uint16_t *mof_resource;
@@ -256,7 +302,7 @@ typedef struct built_answer {
 
 static void built_free(wmiev_registry *registry, built_answer *built) {
   free_block_list(registry, built->adds);
-  wmiev__free(registry, built->removes, built->remove_count * sizeof(GUID));
+  wmiev__free(registry, built->removes, built->remove_capacity * sizeof(GUID));
   if (built->registry_path != NULL) {
     wmiev__units_free(registry, built->registry_path, built->registry_path_units);
   }
@@ -302,6 +348,7 @@ static wmiev_status build_answer(wmiev_device *device, const reginfo_answer *ans
   }
   if (removes != 0) {
     built->removes = wmiev__alloc(registry, removes * sizeof(GUID));
+    built->remove_capacity = built->removes != NULL ? removes : 0;
     if (built->removes == NULL) {
       built_free(registry, built);
       return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "WMIREGINFO", 0,
@@ -356,15 +403,35 @@ static wmiev_status changes_reserve(wmiev_registry *registry, change_list *chang
   return changes->events != NULL ? WMIEV_STATUS_SUCCESS : WMIEV_STATUS_INSUFFICIENT_RESOURCES;
 }
 
+static void event_of(wmiev_registry_event_kind kind, const wmiev__block *block,
+                     wmiev_registry_event *e) {
+  e->kind = kind;
+  e->guid = block->guid;
+  e->device = block->device;
+  e->provider_id = block->device->provider_id;
+  e->flags = block->flags;
+}
+
+/* Callers size the list under the lock they change the blocks under, so
+ * nothing is ever dropped here; NULL means "nobody collects". */
 static void changes_add(change_list *changes, wmiev_registry_event_kind kind,
                         const wmiev__block *block) {
-  if (changes->count < changes->capacity) {
-    wmiev_registry_event *e = &changes->events[changes->count++];
-    e->kind = kind;
-    e->guid = block->guid;
-    e->device = block->device;
-    e->provider_id = block->device->provider_id;
-    e->flags = block->flags;
+  if (changes != NULL && changes->count < changes->capacity) {
+    event_of(kind, block, &changes->events[changes->count++]);
+  }
+}
+
+/* REMOVED for every block of a detached list, which stays alive until the
+ * caller frees it afterwards: no event list to allocate, so DEREGISTER (and
+ * with it wmiev_device_destroy) cannot fail for want of memory. */
+static void publish_removed(wmiev_registry *registry, const wmiev__block *list) {
+  if (registry->options.observer == NULL) {
+    return;
+  }
+  for (const wmiev__block *b = list; b != NULL; b = b->next) {
+    wmiev_registry_event e;
+    event_of(WMIEV_BLOCK_REMOVED, b, &e);
+    registry->options.observer(&e, registry->options.observer_ctx);
   }
 }
 
@@ -466,39 +533,44 @@ static wmiev_status do_register(wmiev_device *device, bool reregister, wmiev_dia
   status = build_answer(device, &answer, false, &built, diag);
   answer_free(registry, &answer);
   if (!WMIEV_SUCCESS(status)) {
-    wmiev__mutex_lock(&registry->lock);
-    registry->stats.rejected_reginfo++;
-    wmiev__mutex_unlock(&registry->lock);
+    if (status != WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
+      count_rejected(registry);
+    }
     return status;
   }
-  change_list changes;
-  wmiev__mutex_lock(&registry->lock);
-  size_t old_count = count_blocks(device->blocks);
-  wmiev__mutex_unlock(&registry->lock);
-  if (!WMIEV_SUCCESS(changes_reserve(registry, &changes, old_count + built.add_count))) {
-    built_free(registry, &built);
-    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "registry", 0,
-                          "out of memory");
-  }
-  wmiev__mutex_lock(&registry->lock);
-  status = attach_blocks(registry, built.adds);
+  /* Under the lock that commits, look at the device again (another thread
+   * may have registered, updated or deregistered it since the check above)
+   * and size the event list from what is really there. */
+  change_list changes = {0};
   wmiev__block *old = NULL;
-  if (WMIEV_SUCCESS(status)) {
-    old = detach_all_blocks(registry, device, &changes);
-    device->blocks = built.adds;
-    built.adds = NULL;
-    for (wmiev__block *b = device->blocks; b != NULL; b = b->next) {
-      changes_add(&changes, WMIEV_BLOCK_ADDED, b);
+  wmiev__mutex_lock(&registry->lock);
+  bool raced = !reregister && device->reg_state != WMIEV__UNREGISTERED;
+  if (!raced) {
+    status = changes_reserve(registry, &changes, count_blocks(device->blocks) + built.add_count);
+    if (WMIEV_SUCCESS(status)) {
+      status = attach_blocks(registry, built.adds);
     }
-    replace_strings(device, &built);
-    device->reg_state = WMIEV__REGISTERED;
-    registry->stats.registrations++;
+    if (WMIEV_SUCCESS(status)) {
+      old = detach_all_blocks(registry, device, &changes);
+      device->blocks = built.adds;
+      built.adds = NULL;
+      for (wmiev__block *b = device->blocks; b != NULL; b = b->next) {
+        changes_add(&changes, WMIEV_BLOCK_ADDED, b);
+      }
+      replace_strings(device, &built);
+      device->reg_state = WMIEV__REGISTERED;
+      registry->stats.registrations++;
+    }
   }
   wmiev__mutex_unlock(&registry->lock);
-  if (!WMIEV_SUCCESS(status)) {
+  if (raced || !WMIEV_SUCCESS(status)) {
     changes.count = 0;
     changes_publish(registry, &changes);
     built_free(registry, &built);
+    if (raced) {
+      return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "Action", 0,
+                            "device '%s' was registered by another thread meanwhile", device->name);
+    }
     return wmiev_diag_set(diag, status, "registry", 0, "out of memory");
   }
   changes_publish(registry, &changes);
@@ -514,6 +586,21 @@ static wmiev__block **find_own_block(wmiev_device *device, const GUID *guid) {
     }
   }
   return NULL;
+}
+
+/* True if @p block of an UPDATE answer is new to the device once the
+ * answer's REMOVE_GUID entries (applied first) are gone. Lock held. */
+static bool is_new_block(wmiev_device *device, const built_answer *built,
+                         const wmiev__block *block) {
+  if (find_own_block(device, &block->guid) == NULL) {
+    return true;
+  }
+  for (size_t i = 0; i < built->remove_count; i++) {
+    if (memcmp(&built->removes[i], &block->guid, sizeof(GUID)) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /* UPDATE_GUIDS: add new blocks, replace changed ones, remove REMOVE_GUID ones. */
@@ -535,9 +622,9 @@ static wmiev_status do_update(wmiev_device *device, wmiev_diag *diag) {
   status = build_answer(device, &answer, true, &built, diag);
   answer_free(registry, &answer);
   if (!WMIEV_SUCCESS(status)) {
-    wmiev__mutex_lock(&registry->lock);
-    registry->stats.rejected_reginfo++;
-    wmiev__mutex_unlock(&registry->lock);
+    if (status != WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
+      count_rejected(registry);
+    }
     return status;
   }
   change_list changes;
@@ -548,6 +635,38 @@ static wmiev_status do_update(wmiev_device *device, wmiev_diag *diag) {
   }
   wmiev__block *retired = NULL; /* replaced or removed blocks, freed after publishing */
   wmiev__mutex_lock(&registry->lock);
+  if (device->reg_state == WMIEV__UNREGISTERED) {
+    /* Deregistered by another thread while we asked: nothing to update. */
+    wmiev__mutex_unlock(&registry->lock);
+    changes_publish(registry, &changes);
+    built_free(registry, &built);
+    return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "Action", 0,
+                          "device '%s' was deregistered during UPDATE_GUIDS", device->name);
+  }
+  /* All or nothing: the blocks new to the device enter the GUID table first,
+   * the only step that can fail (and is undone if it does); removals and
+   * replacements below cannot fail. */
+  wmiev__block *fresh = built.adds;
+  for (; fresh != NULL; fresh = fresh->next) {
+    if (is_new_block(device, &built, fresh)) {
+      fresh->order = registry->next_block_order++;
+      status = wmiev__guid_entry_add(registry, fresh);
+      if (!WMIEV_SUCCESS(status)) {
+        break;
+      }
+    }
+  }
+  if (!WMIEV_SUCCESS(status)) {
+    for (wmiev__block *undo = built.adds; undo != fresh; undo = undo->next) {
+      if (is_new_block(device, &built, undo)) {
+        wmiev__guid_entry_remove(registry, undo);
+      }
+    }
+    wmiev__mutex_unlock(&registry->lock);
+    changes_publish(registry, &changes);
+    built_free(registry, &built);
+    return wmiev_diag_set(diag, status, "registry", 0, "out of memory while applying an update");
+  }
   for (size_t i = 0; i < built.remove_count; i++) {
     wmiev__block **link = find_own_block(device, &built.removes[i]);
     if (link != NULL) {
@@ -560,57 +679,47 @@ static wmiev_status do_update(wmiev_device *device, wmiev_diag *diag) {
     }
   }
   while (built.adds != NULL) {
-    wmiev__block *fresh = built.adds;
+    fresh = built.adds;
     built.adds = fresh->next;
     fresh->next = NULL;
     wmiev__block **link = find_own_block(device, &fresh->guid);
-    if (link != NULL && same_block(*link, fresh)) {
+    if (link == NULL) {
+      /* New: already in the GUID table (above). Appended, so that the
+       * device's list, and the REMOVED events of DEREGISTER, stay in
+       * registration order. */
+      wmiev__block **tail = &device->blocks;
+      while (*tail != NULL) {
+        tail = &(*tail)->next;
+      }
+      *tail = fresh;
+      changes_add(&changes, WMIEV_BLOCK_ADDED, fresh);
+      continue;
+    }
+    if (same_block(*link, fresh)) {
       fresh->next = retired; /* identical entry: nothing changes */
       retired = fresh;
       continue;
     }
-    if (link != NULL) {
-      /* Changed: the new block takes the old one's place (and its order). */
-      wmiev__block *old = *link;
-      fresh->order = old->order;
-      fresh->next = old->next;
-      *link = fresh;
-      wmiev__guid_entry *entry = wmiev__map_get(&registry->guids, wmiev__key_from_guid(&old->guid));
-      for (size_t k = 0; entry != NULL && k < entry->count; k++) {
-        if (entry->blocks[k] == old) {
-          entry->blocks[k] = fresh;
-        }
+    /* Changed: the new block takes the old one's place (and its order). */
+    wmiev__block *old = *link;
+    fresh->order = old->order;
+    fresh->next = old->next;
+    *link = fresh;
+    wmiev__guid_entry *entry = wmiev__map_get(&registry->guids, wmiev__key_from_guid(&old->guid));
+    for (size_t k = 0; entry != NULL && k < entry->count; k++) {
+      if (entry->blocks[k] == old) {
+        entry->blocks[k] = fresh;
       }
-      changes_add(&changes, WMIEV_BLOCK_CHANGED, fresh);
-      old->next = retired;
-      retired = old;
-      continue;
     }
-    fresh->order = registry->next_block_order++;
-    status = wmiev__guid_entry_add(registry, fresh);
-    if (!WMIEV_SUCCESS(status)) {
-      /* Out of memory half-way: what is applied stays applied (each step is
-       * consistent); the rest is dropped and the caller told. */
-      fresh->next = retired;
-      retired = fresh;
-      free_block_list(registry, built.adds);
-      built.adds = NULL;
-      break;
-    }
-    fresh->next = device->blocks;
-    device->blocks = fresh;
-    changes_add(&changes, WMIEV_BLOCK_ADDED, fresh);
+    changes_add(&changes, WMIEV_BLOCK_CHANGED, fresh);
+    old->next = retired;
+    retired = old;
   }
-  if (WMIEV_SUCCESS(status)) {
-    registry->stats.updates++;
-  }
+  registry->stats.updates++;
   wmiev__mutex_unlock(&registry->lock);
   changes_publish(registry, &changes);
   free_block_list(registry, retired);
   built_free(registry, &built);
-  if (!WMIEV_SUCCESS(status)) {
-    return wmiev_diag_set(diag, status, "registry", 0, "out of memory while applying an update");
-  }
   return WMIEV_STATUS_SUCCESS;
 }
 
@@ -631,19 +740,13 @@ static wmiev_status do_deregister(wmiev_device *device, wmiev_diag *diag) {
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "Action", 0,
                           "DEREGISTER for device '%s', which is not registered", device->name);
   }
-  size_t n = count_blocks(device->blocks);
-  wmiev__mutex_unlock(&registry->lock);
-  change_list changes;
-  if (!WMIEV_SUCCESS(changes_reserve(registry, &changes, n))) {
-    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "registry", 0,
-                          "out of memory");
-  }
-  wmiev__mutex_lock(&registry->lock);
   device->deregistering = true;
   bool drained = drain_inflight(registry, device);
-  wmiev__block *old = detach_all_blocks(registry, device, &changes);
+  wmiev__block *old = detach_all_blocks(registry, device, NULL);
   device->reg_state = WMIEV__UNREGISTERED;
   device->deregistering = false;
+  built_answer strings = {0};
+  replace_strings(device, &strings); /* takes the old strings out, to free below */
   registry->stats.deregistrations++;
   wmiev__mutex_unlock(&registry->lock);
   if (!drained) {
@@ -652,10 +755,8 @@ static wmiev_status do_deregister(wmiev_device *device, wmiev_diag *diag) {
                             "after %u ms",
                             device->name, (unsigned)registry->options.irp_timeout_ms);
   }
-  changes_publish(registry, &changes);
+  publish_removed(registry, old);
   free_block_list(registry, old);
-  built_answer strings = {0};
-  replace_strings(device, &strings); /* takes the old strings out to free */
   built_free(registry, &strings);
   return WMIEV_STATUS_SUCCESS;
 }

@@ -1,7 +1,6 @@
 /* The registry object: allocation helpers, the GUID table, queries, stats. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "registry_internal.h"
@@ -103,6 +102,25 @@ void wmiev_registry_destroy(wmiev_registry *registry) {
   if (registry == NULL) {
     return;
   }
+  /* A driver may still complete an IRP whose sender timed out; that
+   * completion takes the registry lock. Give it the IRP timeout once more,
+   * then leave the registry allocated rather than let it write freed memory. */
+  wmiev__mutex_lock(&registry->lock);
+  uint64_t deadline =
+      wmiev__monotonic_ns() + (uint64_t)registry->options.irp_timeout_ms * 1000000u;
+  while (registry->abandoned_irps != 0 && wmiev__monotonic_ns() < deadline) {
+    (void)wmiev__cond_timedwait(&registry->irp_done, &registry->lock,
+                                registry->options.irp_timeout_ms);
+  }
+  size_t still_out = registry->abandoned_irps;
+  wmiev__mutex_unlock(&registry->lock);
+  if (still_out != 0) {
+    wmiev__report_violation(registry, WMIEV_VIOLATION_PENDING_TIMEOUT,
+                            "registry destroyed with %zu timed-out IRPs never completed: the "
+                            "registry is leaked so their late completion stays safe",
+                            still_out);
+    return;
+  }
   /* Devices must be gone (their blocks with them); the maps are then empty
    * apart from tombstones, and only their arrays remain to free. */
   wmiev__map_free(&registry->devices_by_id);
@@ -202,10 +220,21 @@ static void fill_info(const wmiev__block *block, wmiev_block_info *info) {
   info->names = block->names;
 }
 
-static int compare_order(const void *a, const void *b) {
-  const wmiev__block *x = *(wmiev__block *const *)a;
-  const wmiev__block *y = *(wmiev__block *const *)b;
-  return x->order < y->order ? -1 : x->order > y->order;
+/* The first block of @p entry registered after order @p after (any block when
+ * @p any), or NULL. An entry's blocks are kept in registration order: they
+ * are appended as they register and replaced in place when they change. */
+static const wmiev__block *first_after(const wmiev__guid_entry *entry, bool any, uint64_t after) {
+  size_t lo = 0;
+  size_t hi = entry->count;
+  while (!any && lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (entry->blocks[mid]->order <= after) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < entry->count ? entry->blocks[lo] : NULL;
 }
 
 size_t wmiev_registry_blocks(wmiev_registry *registry, const GUID *guid, wmiev_block_info *out,
@@ -225,39 +254,32 @@ size_t wmiev_registry_blocks(wmiev_registry *registry, const GUID *guid, wmiev_b
       }
     }
   } else {
-    /* Every block: walk the GUID table, then sort what fitted by order. */
+    /* Every block, merged over the GUIDs in registration order. No scratch
+     * memory: a query must neither fail nor come back short when memory is
+     * tight, and must not disturb fault-injection counts. */
     const wmiev__map *map = &registry->guids;
     for (size_t s = 0; s < map->capacity; s++) {
       const wmiev__map_slot *slot = &map->slots[s];
-      if (slot->value == NULL || slot->value == (const void *)map) {
-        continue;
+      if (slot->value != NULL && slot->value != (const void *)map) {
+        total += ((const wmiev__guid_entry *)slot->value)->count;
       }
-      const wmiev__guid_entry *entry = slot->value;
-      total += entry->count;
     }
-    if (out != NULL && capacity != 0) {
-      size_t n = total < capacity ? total : capacity;
-      wmiev__block **all = wmiev__alloc(registry, (total == 0 ? 1 : total) * sizeof *all);
-      if (all != NULL) {
-        size_t k = 0;
-        for (size_t s = 0; s < map->capacity; s++) {
-          const wmiev__map_slot *slot = &map->slots[s];
-          if (slot->value == NULL || slot->value == (const void *)map) {
-            continue;
-          }
-          const wmiev__guid_entry *entry = slot->value;
-          for (size_t i = 0; i < entry->count; i++) {
-            all[k++] = entry->blocks[i];
-          }
+    size_t n = out == NULL ? 0 : total < capacity ? total : capacity;
+    uint64_t last = 0;
+    for (size_t k = 0; k < n; k++) {
+      const wmiev__block *best = NULL;
+      for (size_t s = 0; s < map->capacity; s++) {
+        const wmiev__map_slot *slot = &map->slots[s];
+        if (slot->value == NULL || slot->value == (const void *)map) {
+          continue;
         }
-        qsort(all, total, sizeof *all, compare_order);
-        for (size_t i = 0; i < n; i++) {
-          fill_info(all[i], &out[i]);
+        const wmiev__block *b = first_after(slot->value, k == 0, last);
+        if (b != NULL && (best == NULL || b->order < best->order)) {
+          best = b;
         }
-        wmiev__free(registry, all, (total == 0 ? 1 : total) * sizeof *all);
-      } else {
-        total = 0; /* cannot report what we could not order */
       }
+      fill_info(best, &out[k]);
+      last = best->order;
     }
   }
   wmiev__mutex_unlock(&registry->lock);

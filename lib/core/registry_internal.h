@@ -78,6 +78,7 @@ struct wmiev_registry {
   uint32_t next_provider_id;
   uint64_t next_block_order;
   size_t device_count;
+  size_t abandoned_irps; /* timed out, still owned by a driver that may complete them */
   wmiev_registry_stats stats;
 };
 
@@ -96,6 +97,8 @@ struct wmiev__irp_state {
   uint32_t wmilib_data_offset;    /* where the callback's data starts in the buffer */
   uint32_t wmilib_instance_count;
   uint32_t wmilib_single_length;  /* InstanceLengthArray for single-instance requests */
+  uint32_t wmilib_reply_flags;    /* QUERY_ALL_DATA: the reply's WNODE_FLAG_* before layout bits */
+  GUID wmilib_guid;               /* the block's GUID (DataPath may not outlive the sender) */
   wmiev_irp irp;
   _Alignas(8) uint8_t buffer[];
 };

@@ -789,6 +789,12 @@ static void write_exact_bytes(void **state) {
   assert_memory_equal(buf + 1, want, sizeof want);
   assert_int_equal(buf[11], 0xEE);
 
+  /* More units than a USHORT byte count can describe: nothing is written. */
+  memset(buf, 0xEE, sizeof buf);
+  assert_int_equal(wmiev_counted_string_write(buf, units, 32768), 0);
+  assert_int_equal(buf[0], 0xEE);
+  assert_int_equal(buf[1], 0xEE);
+
   /* Empty: just the zero count; no units needed. */
   memset(buf, 0xEE, sizeof buf);
   assert_int_equal(wmiev_counted_string_write(buf, NULL, 0), 2);
