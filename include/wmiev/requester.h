@@ -20,12 +20,18 @@
 
 WMIEV_BEGIN_DECLS
 
-/** Names one instance of a block. Zero-initialise, then set one form. */
+/**
+ * Names one instance of a block. Zero-initialise, then set one form:
+ *  - name: a static name (sent to its owner) or a dynamic one (offered to
+ *    each dynamic-name provider in turn);
+ *  - name + provider_id: that name, asked of that provider only;
+ *  - provider_id + index (name NULL): a static instance of that provider.
+ */
 typedef struct wmiev_instance_ref {
-  const uint16_t *name;  /**< UTF-16 units: a static name, or a dynamic one */
+  const uint16_t *name;  /**< UTF-16 units */
   size_t name_units;
-  uint32_t provider_id;  /**< with name NULL: the provider ... */
-  uint32_t index;        /**< ... and the static index */
+  uint32_t provider_id;  /**< the provider to ask (0: any, by name) */
+  uint32_t index;        /**< static index, with name NULL */
 } wmiev_instance_ref;
 
 /**

@@ -6,6 +6,7 @@
 #define WMIEV_WMIEV_H
 
 #include "alloc.h"
+#include "bus.h"
 #include "common.h"
 #include "diag.h"
 #include "guid.h"

@@ -338,6 +338,20 @@ wmiev_status wmiev_registry_find_instance(wmiev_registry *registry, const GUID *
   return status;
 }
 
+bool wmiev__registry_find_block(wmiev_registry *registry, uint32_t provider_id, const GUID *guid,
+                                wmiev_block_info *out, bool *device_found) {
+  wmiev__mutex_lock(&registry->lock);
+  wmiev_device *device =
+      wmiev__map_get(&registry->devices_by_id, wmiev__key_from_u64(provider_id));
+  const wmiev__block *block = device != NULL ? find_block(registry, guid, provider_id) : NULL;
+  if (block != NULL) {
+    fill_info(block, out);
+  }
+  wmiev__mutex_unlock(&registry->lock);
+  *device_found = device != NULL;
+  return block != NULL;
+}
+
 void wmiev_registry_get_stats(wmiev_registry *registry, wmiev_registry_stats *out) {
   if (registry == NULL || out == NULL) {
     return;

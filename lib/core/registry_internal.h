@@ -129,6 +129,12 @@ wmiev_status wmiev__block_instance_name(const wmiev__block *block, uint32_t inde
 bool wmiev__block_find_instance(const wmiev__block *block, const uint16_t *name, size_t units,
                                 uint32_t *index);
 
+/* Looks up the block `guid` of provider `provider_id` (registry.c), for the
+ * fire path. False if the provider or its block does not exist; with
+ * `device_found` telling which. */
+bool wmiev__registry_find_block(wmiev_registry *registry, uint32_t provider_id, const GUID *guid,
+                                wmiev_block_info *out, bool *device_found);
+
 /* Sends a WMI IRP (irp.c): the public wmiev_device_send_wmi_irp() plus
  * `allow_blocked`, which lets the registry's own REGINFO reach a device that
  * is in BLOCK_IRPS state. */

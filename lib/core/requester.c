@@ -427,6 +427,10 @@ static wmiev_status resolve(wmiev_registry *registry, const GUID *guid,
   if (ref->name != NULL) {
     wmiev_status status = wmiev_registry_find_instance(registry, guid, ref->name, ref->name_units,
                                                        &provider_id, &index);
+    if (WMIEV_SUCCESS(status) && ref->provider_id != 0 && provider_id != ref->provider_id) {
+      /* Another provider's static name: for the one asked, it can only be dynamic. */
+      status = WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND;
+    }
     if (status == WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND) {
       /* Not a static name of any provider: a dynamic name (§4.3). */
       out->dynamic = true;
@@ -556,10 +560,10 @@ static wmiev_status instance_request(wmiev_registry *registry, const GUID *guid,
                                      const wmiev_instance_ref *ref, const instance_op *op,
                                      reply *out, wmiev_block_info *who, wmiev_diag *diag) {
   memset(out, 0, sizeof *out);
-  if (ref->name == NULL ? ref->provider_id == 0 || ref->name_units != 0 : ref->provider_id != 0) {
+  if (ref->name == NULL && (ref->provider_id == 0 || ref->name_units != 0)) {
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "instance", 0,
-                          "name an instance either by name, or by a non-zero provider_id and "
-                          "an index (name NULL, name_units 0)");
+                          "name an instance by name (optionally with the provider_id to ask), "
+                          "or by a non-zero provider_id and an index (name NULL, name_units 0)");
   }
   snapshot snap;
   wmiev_status status = take_snapshot(registry, guid, &snap, diag);
@@ -577,7 +581,10 @@ static wmiev_status instance_request(wmiev_registry *registry, const GUID *guid,
     status = WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND;
     size_t asked = 0;
     for (size_t i = 0; i < snap.count && status == WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND; i++) {
-      if (snap.blocks[i].names != WMIEV_NAMES_DYNAMIC) {
+      /* A name addressed to one provider goes to that provider only, whatever
+       * its registered names (an event reference names its own provider). */
+      if (ref->provider_id != 0 ? snap.blocks[i].provider_id != ref->provider_id
+                                : snap.blocks[i].names != WMIEV_NAMES_DYNAMIC) {
         continue;
       }
       asked++;

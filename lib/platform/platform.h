@@ -21,6 +21,9 @@ typedef struct wmiev__cond {
 } wmiev__cond;
 
 void wmiev__mutex_init(wmiev__mutex *m);
+/* A mutex the owning thread may lock again (the bus's control lock: a
+ * provider's function-control callback may subscribe or register). */
+void wmiev__mutex_init_recursive(wmiev__mutex *m);
 void wmiev__mutex_destroy(wmiev__mutex *m);
 void wmiev__mutex_lock(wmiev__mutex *m);
 void wmiev__mutex_unlock(wmiev__mutex *m);

@@ -1,5 +1,5 @@
 /* POSIX implementation of lib/platform/platform.h (pthreads, clock_gettime). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* PTHREAD_MUTEX_RECURSIVE */
 #include "platform.h"
 
 #include <pthread.h>
@@ -26,6 +26,13 @@ static void check(int rc) {
 }
 
 void wmiev__mutex_init(wmiev__mutex *m) { check(pthread_mutex_init(MUTEX(m), NULL)); }
+void wmiev__mutex_init_recursive(wmiev__mutex *m) {
+  pthread_mutexattr_t attr;
+  check(pthread_mutexattr_init(&attr));
+  check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE));
+  check(pthread_mutex_init(MUTEX(m), &attr));
+  check(pthread_mutexattr_destroy(&attr));
+}
 void wmiev__mutex_destroy(wmiev__mutex *m) { check(pthread_mutex_destroy(MUTEX(m))); }
 void wmiev__mutex_lock(wmiev__mutex *m) { check(pthread_mutex_lock(MUTEX(m))); }
 void wmiev__mutex_unlock(wmiev__mutex *m) { check(pthread_mutex_unlock(MUTEX(m))); }

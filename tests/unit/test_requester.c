@@ -602,12 +602,9 @@ static void arguments_are_checked(void **state) {
   assert_status(wmiev_query_all_data(fx->reg, &guid_data, NULL, &size, &diag), bad);
   assert_diag(&diag, bad, NULL);
 
-  iname n;
-  wmiev_instance_ref mixed = *named(&n, "A0");
-  mixed.provider_id = wmiev_device_provider_id(a->device);
   wmiev_instance_ref units_without_name = {NULL, 2, wmiev_device_provider_id(a->device), 0};
   wmiev_instance_ref nothing = by_id(0, 0);
-  const wmiev_instance_ref *refs[] = {NULL, &mixed, &units_without_name, &nothing};
+  const wmiev_instance_ref *refs[] = {NULL, &units_without_name, &nothing};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
     size = sizeof buf;
     assert_status(wmiev_query_single_instance(fx->reg, &guid_data, refs[i], buf, &size, &diag),
@@ -763,6 +760,45 @@ static void dynamic_name_falls_through_to_the_provider_that_has_it(void **state)
   memcpy(expected + 72, "dynamic!", 8);
   assert_int_equal(size, sizeof expected);
   assert_memory_equal(buf, expected, sizeof expected);
+}
+
+/* name + provider_id: that provider only. A static name of its own goes the
+ * static way; any other name is offered to it (and only it) as a dynamic name,
+ * which is how the bus follows an event reference. */
+static void name_addressed_to_one_provider(void **state) {
+  fixture *fx = *state;
+  provider *c = add_dynamic(fx, "prov-c", "dyn");
+  provider *d = add_dynamic(fx, "prov-d", "dyn");
+  iname n;
+  uint8_t buf[256];
+  uint32_t size = sizeof buf;
+  wmiev_instance_ref to_d = *named(&n, "dyn");
+  to_d.provider_id = wmiev_device_provider_id(d->device);
+  assert_status(wmiev_query_single_instance(fx->reg, &guid_dyn, &to_d, buf, &size, NULL),
+                WMIEV_STATUS_SUCCESS);
+  assert_int_equal(c->seen_count, 0); /* C would have answered, but was not asked */
+  assert_int_equal(d->seen_count, 1);
+  assert_int_equal(get32(buf, 4), wmiev_device_provider_id(d->device));
+
+  provider *a = add_a(fx);
+  provider *b = add_b(fx);
+  wmiev_instance_ref a1 = *named(&n, "A1");
+  a1.provider_id = wmiev_device_provider_id(a->device);
+  size = sizeof buf;
+  assert_status(wmiev_query_single_instance(fx->reg, &guid_data, &a1, buf, &size, NULL),
+                WMIEV_STATUS_SUCCESS);
+  assert_int_equal(a->seen_count, 1);
+  assert_int_equal(get32(a->seen[0].bytes, offsetof(WNODE_SINGLE_INSTANCE, InstanceIndex)), 1);
+  /* A's name sent to B: B gets it as a dynamic name, and (static-only) refuses. */
+  a1.provider_id = wmiev_device_provider_id(b->device);
+  size = sizeof buf;
+  assert_status(wmiev_query_single_instance(fx->reg, &guid_data, &a1, buf, &size, NULL),
+                WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND);
+  assert_int_equal(b->seen_count, 1);
+  assert_int_equal(get32(b->seen[0].bytes, offsetof(WNODE_HEADER, Flags)) &
+                       WNODE_FLAG_STATIC_INSTANCE_NAMES,
+                   0);
+  assert_int_equal(a->seen_count, 1);
 }
 
 static void dynamic_name_nobody_has(void **state) {
@@ -1682,6 +1718,7 @@ int main(void) {
       T(query_static_name_request_is_exact),
       T(query_by_provider_and_index),
       T(dynamic_name_falls_through_to_the_provider_that_has_it),
+      T(name_addressed_to_one_provider),
       T(dynamic_name_nobody_has),
       T(pdo_blocks_carry_pdo_instance_names),
       T(query_grows_to_exactly_size_needed),

@@ -1,0 +1,281 @@
+/**
+ * @file bus.h
+ * @brief The in-process bus: the stand-in for WMI itself (spec §5.2, §5.3, §6).
+ *
+ * A bus owns a registry (registry.h). Providers register with it and fire
+ * events; consumers subscribe by GUID. The bus counts consumers per GUID and
+ * drives IRP_MN_ENABLE/DISABLE_EVENTS exactly as Windows does: one ENABLE to
+ * every provider of a GUID when its first consumer appears (and to any
+ * provider that registers it later), one DISABLE when the last one leaves.
+ * Opening an EXPENSIVE block does the same with ENABLE/DISABLE_COLLECTION.
+ *
+ * Delivery modes (chosen at creation):
+ *  - WMIEV_DELIVERY_SYNC: the event reaches every subscriber before the fire
+ *    call returns, on the firing thread (unit tests);
+ *  - WMIEV_DELIVERY_PUMPED: events wait in a bounded queue until the owner
+ *    calls wmiev_bus_dispatch() (simulators that step time);
+ *  - WMIEV_DELIVERY_LIBUV: events wait in the queue and a libuv loop thread
+ *    delivers them (uv.h).
+ * Firing never blocks on a consumer and never allocates in steady state;
+ * when the queue is full the event is dropped and counted, per GUID and per
+ * subscriber. Callbacks never run under a library lock. Threading rules:
+ * docs/threading.md.
+ */
+#ifndef WMIEV_BUS_H
+#define WMIEV_BUS_H
+
+#include "registry.h"
+#include "requester.h"
+#include "wnode_validate.h"
+
+WMIEV_BEGIN_DECLS
+
+typedef struct wmiev_bus wmiev_bus;
+typedef struct wmiev_subscription wmiev_subscription;
+typedef struct wmiev_block_handle wmiev_block_handle;
+
+/** How events reach subscribers. */
+typedef enum wmiev_delivery {
+  WMIEV_DELIVERY_SYNC = 0,
+  WMIEV_DELIVERY_PUMPED = 1,
+  WMIEV_DELIVERY_LIBUV = 2
+} wmiev_delivery;
+
+/** A clock: 100-ns units since 1601-01-01 (KeQuerySystemTime). */
+typedef struct wmiev_clock {
+  int64_t (*now)(void *ctx);
+  void *ctx;
+} wmiev_clock;
+
+/** Something the bus accepted but Windows' documentation says should not happen. */
+typedef enum wmiev_warning {
+  WMIEV_WARN_NOT_ENABLED = 1,       /**< fired for a GUID nobody subscribed to (not delivered) */
+  WMIEV_WARN_PROVIDER_NOT_ENABLED,  /**< GUID has consumers, but this provider was not enabled */
+  WMIEV_WARN_STATIC_FOR_DYNAMIC,    /**< static-name event for a dynamic-name block */
+  WMIEV_WARN_DYNAMIC_FOR_STATIC,    /**< dynamic-name event for a static-name block */
+  WMIEV_WARN_PDO_FLAG_MISMATCH,     /**< PDO_INSTANCE_NAMES set or clear against the registration */
+  WMIEV_WARN_TARGET_GUID_MISMATCH,  /**< event reference: Guid != TargetGuid */
+  WMIEV_WARN_UNDEFINED_FLAGS,       /**< undefined WNODE flag bits */
+  WMIEV_WARN_ENABLE_FAILED,         /**< a provider failed ENABLE_EVENTS/COLLECTION */
+  WMIEV_WARN_REFERENCE_FAILED,      /**< the query behind an event reference failed */
+  WMIEV_WARN_COUNT_                 /**< number of kinds + 1 (array sizing) */
+} wmiev_warning;
+
+/** Why an event was rejected (the fire call returned a failure). */
+typedef enum wmiev_reject_reason {
+  WMIEV_REJECT_MALFORMED = 0,       /**< the validator refused the WNODE */
+  WMIEV_REJECT_TOO_LARGE,           /**< over the bus's max_event_size: STATUS_BUFFER_OVERFLOW */
+  WMIEV_REJECT_UNKNOWN_PROVIDER,    /**< ProviderId names no device: STATUS_DEVICE_DOES_NOT_EXIST */
+  WMIEV_REJECT_GUID_NOT_REGISTERED, /**< that provider has no such block: STATUS_WMI_GUID_NOT_FOUND */
+  WMIEV_REJECT_BAD_INSTANCE,        /**< static index >= instance count: STATUS_WMI_INSTANCE_NOT_FOUND */
+  WMIEV_REJECT_STRICT,              /**< a warning, turned into a rejection by strict mode */
+  WMIEV_REJECT_COUNT_
+} wmiev_reject_reason;
+
+/** Counters, per bus or per GUID. Every fired event ends in exactly one of
+ *  rejected, not_enabled, traced, dropped, discarded, reference_failed, delivered. */
+typedef struct wmiev_bus_stats {
+  uint64_t fired;            /**< fire calls (write_event and fire_event) */
+  uint64_t rejected;         /**< failed fire calls (sum of rejected_by) */
+  uint64_t rejected_by[WMIEV_REJECT_COUNT_];
+  uint64_t not_enabled;      /**< no subscriber when fired: not delivered, STATUS_SUCCESS */
+  uint64_t traced;           /**< TRACED_GUID events: for an ETW logger, never delivered */
+  uint64_t dropped;          /**< queue full: lost (subscribers are told how many) */
+  uint64_t discarded;        /**< dequeued after every subscriber had left */
+  uint64_t reference_failed; /**< event references whose query failed */
+  uint64_t delivered;        /**< events that reached at least one subscriber */
+  uint64_t callbacks;        /**< subscriber callbacks run (fan-out counted) */
+  uint64_t warnings[WMIEV_WARN_COUNT_];
+  uint64_t enables_sent;     /**< IRP_MN_ENABLE_EVENTS sent (successful or not) */
+  uint64_t disables_sent;
+  uint64_t collection_enables_sent;
+  uint64_t collection_disables_sent;
+  uint64_t queued_now;       /**< events in the queue (bus stats only) */
+  uint64_t queue_peak;       /**< most events ever queued at once (bus stats only) */
+} wmiev_bus_stats;
+
+/** Options of wmiev_bus_create(). Zero-initialise, then set what you need. */
+typedef struct wmiev_bus_options {
+  wmiev_delivery delivery;
+  const wmiev_allocator *allocator; /**< NULL: malloc; also used by the registry */
+  uint32_t max_event_size;  /**< largest WNODE accepted, bytes; 0 means 1024 (the documented default) */
+  uint32_t queue_capacity;  /**< most events queued at once; 0 means 4096 */
+  uint32_t queue_bytes;     /**< queue memory; 0 means queue_capacity * (96 + 64), at least two max events */
+  bool strict;              /**< warnings about mismatches become rejections */
+  wmiev_clock clock;        /**< NULL now: the system clock */
+  uint32_t irp_timeout_ms;  /**< passed to the registry (0: 5000) */
+  /** Called for every warning, outside library locks, on the thread that caused it. */
+  void (*on_warning)(wmiev_warning warning, const char *message, void *ctx);
+  void *warning_ctx;
+  /** Passed to the registry: driver rule violations. */
+  void (*on_violation)(wmiev_violation rule, const char *message, void *ctx);
+  void *violation_ctx;
+  /** Passed to the registry (the WDK face resolves DEVICE_OBJECTs with it). */
+  wmiev_status (*resolve_pdo)(uintptr_t pdo, const char **instance_id, void *ctx);
+  void *resolve_pdo_ctx;
+} wmiev_bus_options;
+
+/** @brief Creates a bus (and its registry). */
+WMIEV_EXTERN wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out);
+
+/**
+ * @brief Destroys the bus. Subscriptions and open blocks still present are
+ *        released (with their DISABLEs), queued events are discarded and
+ *        counted. Devices must have been destroyed first; libuv mode must be
+ *        detached first (uv.h).
+ */
+WMIEV_EXTERN void wmiev_bus_destroy(wmiev_bus *bus);
+
+/** @brief The bus's registry: create devices and providers in it. */
+WMIEV_EXTERN wmiev_registry *wmiev_bus_registry(wmiev_bus *bus);
+
+/** @brief The bus's current time (its clock), 100-ns units since 1601. */
+WMIEV_EXTERN int64_t wmiev_bus_now(wmiev_bus *bus);
+
+/* ---- Firing ----------------------------------------------------------------- */
+
+/**
+ * @brief Allocates memory for a WNODE to pass to wmiev_bus_write_event()
+ *        (the nonpaged pool of the portable API). Zeroed. NULL if out of memory.
+ */
+WMIEV_EXTERN void *wmiev_bus_alloc_event(wmiev_bus *bus, size_t size);
+
+/** @brief Frees memory from wmiev_bus_alloc_event() (after a failed write_event). */
+WMIEV_EXTERN void wmiev_bus_free_event(wmiev_bus *bus, void *wnode);
+
+/**
+ * @brief IoWMIWriteEvent: fires a driver-built WNODE (SINGLE_INSTANCE,
+ *        SINGLE_ITEM or ALL_DATA with EVENT_ITEM, or an EVENT_REFERENCE).
+ *
+ * @p wnode must come from wmiev_bus_alloc_event(). On STATUS_SUCCESS the bus
+ * owns it (and frees it); on any failure the caller still owns it. A
+ * TRACED_GUID WNODE belongs to an ETW logger: it is counted, never
+ * delivered and never freed (it may live on the caller's stack), and the
+ * call returns STATUS_SUCCESS. Unless WNODE_FLAG_USE_TIMESTAMP is set the
+ * bus stamps TimeStamp from its clock. Firing for a GUID that nobody
+ * subscribed to returns STATUS_SUCCESS, delivers nothing and counts
+ * not_enabled (docs/decisions.md).
+ *
+ * @return STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW (over max_event_size); the
+ *         validator's status; STATUS_DEVICE_DOES_NOT_EXIST (ProviderId names
+ *         no device); STATUS_WMI_GUID_NOT_FOUND (the provider has no such
+ *         block); STATUS_WMI_INSTANCE_NOT_FOUND (static index out of range, or
+ *         a strict-mode name mismatch); STATUS_INVALID_PARAMETER (other strict
+ *         rejections).
+ */
+WMIEV_EXTERN wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag);
+
+/**
+ * @brief WmiFireEvent, portable form: builds the static-name single-instance
+ *        event (SINGLE_INSTANCE | EVENT_ITEM | STATIC_INSTANCE_NAMES, plus
+ *        PDO_INSTANCE_NAMES for a PDO-named block; data at offset 64) for
+ *        @p device's block @p guid, instance @p instance_index, and fires it.
+ *        The data is copied: the caller keeps @p data (the WDK face's
+ *        WmiFireEvent frees its EventData itself).
+ * @return as wmiev_bus_write_event().
+ */
+WMIEV_EXTERN wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device,
+                                               const GUID *guid, uint32_t instance_index,
+                                               const void *data, uint32_t size,
+                                               wmiev_diag *diag);
+
+/* ---- Consuming ---------------------------------------------------------------- */
+
+/** An event as a subscriber receives it. Everything is valid during the callback only. */
+typedef struct wmiev_event {
+  const void *wnode;          /**< the WNODE as delivered (read-only) */
+  uint32_t wnode_size;        /**< its BufferSize */
+  wmiev_wnode_view view;      /**< the validated view of `wnode` */
+  GUID guid;
+  uint32_t provider_id;
+  int64_t timestamp;          /**< 100-ns units since 1601 */
+  bool has_name;              /**< dynamic name present (else instance_index) */
+  uint32_t instance_index;    /**< static index, when !has_name */
+  const uint16_t *name_utf16; /**< the dynamic name (no trailing NUL), when has_name */
+  uint32_t name_units;
+  const void *data;           /**< instance data (NULL when data_size is 0) */
+  uint32_t data_size;
+  uint64_t lost_before;       /**< events this subscriber lost (queue full) since its last one */
+  bool from_reference;        /**< delivered by resolving a WNODE_EVENT_REFERENCE */
+  void *internal;             /**< library-private */
+} wmiev_event;
+
+/**
+ * @brief The event's instance name in UTF-8: the dynamic name, or the static
+ *        name registered for its index ("Toaster0", "ROOT\TOASTER\0000_0");
+ *        "" when it has none (an ALL_DATA event, or a dynamic-name block's
+ *        index). Unpaired surrogates become U+FFFD. Computed on first use;
+ *        valid during the callback only.
+ */
+WMIEV_EXTERN const char *wmiev_event_name_utf8(const wmiev_event *event);
+
+/** A subscriber's callback. */
+typedef void (*wmiev_event_cb)(const wmiev_event *event, void *payload);
+
+/**
+ * @brief Subscribes to @p guid. The GUID need not be registered yet. The
+ *        first subscriber of a GUID makes the bus send IRP_MN_ENABLE_EVENTS to
+ *        every provider of it (before this call returns).
+ */
+WMIEV_EXTERN wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid,
+                                              wmiev_event_cb callback, void *payload,
+                                              wmiev_subscription **out);
+
+/**
+ * @brief Ends a subscription. When it returns, its callback is not running
+ *        and never runs again — except when called from inside that very
+ *        callback, which then finishes normally. The last subscriber of a
+ *        GUID makes the bus send IRP_MN_DISABLE_EVENTS to the providers it
+ *        enabled.
+ */
+WMIEV_EXTERN wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *subscription);
+
+/** @brief Per-subscription counters: callbacks run, events lost. */
+WMIEV_EXTERN void wmiev_subscription_counts(const wmiev_subscription *subscription,
+                                            uint64_t *delivered, uint64_t *lost);
+
+/**
+ * @brief Opens @p guid for queries (the WMI data-block handle). The first
+ *        open sends IRP_MN_ENABLE_COLLECTION to the providers that registered
+ *        the block EXPENSIVE; the last close sends DISABLE_COLLECTION.
+ *        Queries themselves go through requester.h with wmiev_bus_registry().
+ */
+WMIEV_EXTERN wmiev_status wmiev_bus_open_block(wmiev_bus *bus, const GUID *guid,
+                                               wmiev_block_handle **out);
+
+/** @brief Closes a handle from wmiev_bus_open_block(). */
+WMIEV_EXTERN wmiev_status wmiev_bus_close_block(wmiev_block_handle *handle);
+
+/* ---- Delivery ------------------------------------------------------------------ */
+
+/**
+ * @brief Pumped (and libuv) mode: delivers up to @p max_events queued events
+ *        (0: all that are queued when the call starts) on the calling thread.
+ * @return the number of events taken from the queue.
+ */
+WMIEV_EXTERN size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events);
+
+/** @brief Events waiting in the queue. */
+WMIEV_EXTERN size_t wmiev_bus_pending(wmiev_bus *bus);
+
+/** @brief Counters of the whole bus. */
+WMIEV_EXTERN void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out);
+
+/** @brief Counters of one GUID (zeros for a GUID the bus never saw). */
+WMIEV_EXTERN void wmiev_bus_get_guid_stats(wmiev_bus *bus, const GUID *guid,
+                                           wmiev_bus_stats *out);
+
+/** @brief Name of a warning or rejection reason, for logs. */
+WMIEV_EXTERN const char *wmiev_warning_name(wmiev_warning warning);
+WMIEV_EXTERN const char *wmiev_reject_reason_name(wmiev_reject_reason reason);
+
+/**
+ * @brief Hook for the libuv attachment (uv.h) and embedders with their own
+ *        loop: called (from any thread, outside locks) when the queue goes
+ *        from empty to non-empty, so the owner can schedule wmiev_bus_dispatch().
+ */
+WMIEV_EXTERN void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx);
+
+WMIEV_END_DECLS
+
+#endif /* WMIEV_BUS_H */

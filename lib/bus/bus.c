@@ -1,0 +1,327 @@
+/* The bus object: creation, the GUID table, clock, statistics, event memory. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus_internal.h"
+
+/* ---- Memory ------------------------------------------------------------------ */
+
+void *wmiev__bus_alloc(wmiev_bus *bus, size_t size) {
+  return bus->allocator.alloc(size, bus->allocator.ctx);
+}
+
+void wmiev__bus_free(wmiev_bus *bus, void *ptr, size_t size) {
+  if (ptr != NULL) {
+    bus->allocator.free(ptr, size, bus->allocator.ctx);
+  }
+}
+
+/* Event memory carries its size in front, so wmiev_bus_write_event() knows
+ * how many bytes it may read (whatever BufferSize claims) and how many to
+ * give back to the allocator. 16 bytes keep the WNODE 16-aligned. */
+#define EVENT_PREFIX 16u
+
+void *wmiev_bus_alloc_event(wmiev_bus *bus, size_t size) {
+  if (bus == NULL || size > SIZE_MAX - EVENT_PREFIX) {
+    return NULL;
+  }
+  uint8_t *block = wmiev__bus_alloc(bus, size + EVENT_PREFIX);
+  if (block == NULL) {
+    return NULL;
+  }
+  memset(block, 0, size + EVENT_PREFIX);
+  uint64_t stored = size;
+  memcpy(block, &stored, sizeof stored);
+  return block + EVENT_PREFIX;
+}
+
+size_t wmiev__bus_event_size(const void *wnode) {
+  uint64_t stored;
+  memcpy(&stored, (const uint8_t *)wnode - EVENT_PREFIX, sizeof stored);
+  return (size_t)stored;
+}
+
+void wmiev_bus_free_event(wmiev_bus *bus, void *wnode) {
+  if (bus == NULL || wnode == NULL) {
+    return;
+  }
+  size_t size = wmiev__bus_event_size(wnode);
+  wmiev__bus_free(bus, (uint8_t *)wnode - EVENT_PREFIX, size + EVENT_PREFIX);
+}
+
+/* ---- Clock ------------------------------------------------------------------- */
+
+int64_t wmiev_bus_now(wmiev_bus *bus) {
+  if (bus != NULL && bus->options.clock.now != NULL) {
+    return bus->options.clock.now(bus->options.clock.ctx);
+  }
+  return wmiev__system_time_100ns();
+}
+
+/* ---- GUID table ---------------------------------------------------------------- */
+
+bus_guid *wmiev__bus_guid_find(wmiev_bus *bus, const GUID *guid) {
+  return wmiev__map_get(&bus->guids, wmiev__key_from_guid(guid));
+}
+
+bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid) {
+  bus_guid *g = wmiev__bus_guid_find(bus, guid);
+  if (g != NULL) {
+    return g;
+  }
+  if (bus->slot_count == bus->slot_capacity) {
+    size_t capacity = bus->slot_capacity == 0 ? 16 : bus->slot_capacity * 2;
+    bus_guid **slots = wmiev__bus_alloc(bus, capacity * sizeof *slots);
+    if (slots == NULL) {
+      return NULL;
+    }
+    if (bus->slot_count != 0) {
+      memcpy(slots, bus->slots, bus->slot_count * sizeof *slots);
+    }
+    wmiev__bus_free(bus, bus->slots, bus->slot_capacity * sizeof *slots);
+    bus->slots = slots;
+    bus->slot_capacity = capacity;
+  }
+  if (!WMIEV_SUCCESS(wmiev__map_reserve(&bus->guids, 1))) {
+    return NULL;
+  }
+  g = wmiev__bus_alloc(bus, sizeof *g);
+  if (g == NULL) {
+    return NULL;
+  }
+  memset(g, 0, sizeof *g);
+  g->guid = *guid;
+  g->slot = (uint32_t)bus->slot_count;
+  bus->slots[bus->slot_count++] = g;
+  (void)wmiev__map_put(&bus->guids, wmiev__key_from_guid(guid), g); /* reserved */
+  return g;
+}
+
+static void free_guid(wmiev_bus *bus, bus_guid *g) {
+  wmiev__bus_free(bus, g->enabled, g->enabled_capacity * sizeof *g->enabled);
+  wmiev__bus_free(bus, g->collecting, g->collecting_capacity * sizeof *g->collecting);
+  wmiev__bus_free(bus, g, sizeof *g);
+}
+
+/* ---- Warnings ------------------------------------------------------------------ */
+
+static const char *const warning_names[WMIEV_WARN_COUNT_] = {
+    [WMIEV_WARN_NOT_ENABLED] = "NOT_ENABLED",
+    [WMIEV_WARN_PROVIDER_NOT_ENABLED] = "PROVIDER_NOT_ENABLED",
+    [WMIEV_WARN_STATIC_FOR_DYNAMIC] = "STATIC_FOR_DYNAMIC",
+    [WMIEV_WARN_DYNAMIC_FOR_STATIC] = "DYNAMIC_FOR_STATIC",
+    [WMIEV_WARN_PDO_FLAG_MISMATCH] = "PDO_FLAG_MISMATCH",
+    [WMIEV_WARN_TARGET_GUID_MISMATCH] = "TARGET_GUID_MISMATCH",
+    [WMIEV_WARN_UNDEFINED_FLAGS] = "UNDEFINED_FLAGS",
+    [WMIEV_WARN_ENABLE_FAILED] = "ENABLE_FAILED",
+    [WMIEV_WARN_REFERENCE_FAILED] = "REFERENCE_FAILED",
+};
+
+const char *wmiev_warning_name(wmiev_warning warning) {
+  if ((int)warning <= 0 || warning >= WMIEV_WARN_COUNT_) {
+    return "WARN_<unknown>";
+  }
+  return warning_names[warning];
+}
+
+static const char *const reject_names[WMIEV_REJECT_COUNT_] = {
+    [WMIEV_REJECT_MALFORMED] = "MALFORMED",
+    [WMIEV_REJECT_TOO_LARGE] = "TOO_LARGE",
+    [WMIEV_REJECT_UNKNOWN_PROVIDER] = "UNKNOWN_PROVIDER",
+    [WMIEV_REJECT_GUID_NOT_REGISTERED] = "GUID_NOT_REGISTERED",
+    [WMIEV_REJECT_BAD_INSTANCE] = "BAD_INSTANCE",
+    [WMIEV_REJECT_STRICT] = "STRICT",
+};
+
+const char *wmiev_reject_reason_name(wmiev_reject_reason reason) {
+  if ((int)reason < 0 || reason >= WMIEV_REJECT_COUNT_) {
+    return "REJECT_<unknown>";
+  }
+  return reject_names[reason];
+}
+
+void wmiev__bus_warn(wmiev_bus *bus, bus_guid *g, wmiev_warning warning, const char *fmt, ...) {
+  wmiev__mutex_lock(&bus->lock);
+  bus->stats.warnings[warning]++;
+  if (g != NULL) {
+    g->stats.warnings[warning]++;
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  if (bus->options.on_warning != NULL) {
+    char message[256];
+    va_list args;
+    va_start(args, fmt);
+    (void)vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    bus->options.on_warning(warning, message, bus->options.warning_ctx);
+  }
+}
+
+/* ---- Create / destroy ---------------------------------------------------------------- */
+
+/* Bytes of the dispatcher's scratch: the largest WNODE a queued record can
+ * become, then room for its name in UTF-8 (3 bytes per UTF-16 unit at most). */
+static size_t scratch_size_for(uint32_t max_event_size) {
+  return ((size_t)max_event_size + 7u) / 8u * 8u + (size_t)max_event_size * 2u + 16u;
+}
+
+wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out) {
+  if (out == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  *out = NULL;
+  wmiev_bus_options opts;
+  memset(&opts, 0, sizeof opts);
+  if (options != NULL) {
+    opts = *options;
+  }
+  if ((unsigned)opts.delivery > WMIEV_DELIVERY_LIBUV) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  const wmiev_allocator *allocator =
+      opts.allocator != NULL ? opts.allocator : wmiev_allocator_default();
+  if (allocator->alloc == NULL || allocator->free == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  if (opts.max_event_size == 0) {
+    opts.max_event_size = 1024;
+  }
+  if (opts.max_event_size < sizeof(WNODE_SINGLE_INSTANCE) || opts.max_event_size > (1u << 26)) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  if (opts.queue_capacity == 0) {
+    opts.queue_capacity = 4096;
+  }
+  size_t min_bytes = 2 * wmiev__queue_record_size(opts.max_event_size);
+  uint64_t bytes = opts.queue_bytes != 0 ? opts.queue_bytes : (uint64_t)opts.queue_capacity * 160u;
+  if (bytes < min_bytes) {
+    bytes = min_bytes;
+  }
+  bytes = (bytes + 7u) & ~(uint64_t)7u;
+  if (bytes > SIZE_MAX / 2) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+
+  wmiev_bus *bus = allocator->alloc(sizeof *bus, allocator->ctx);
+  if (bus == NULL) {
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  memset(bus, 0, sizeof *bus);
+  bus->allocator = *allocator;
+  opts.allocator = &bus->allocator;
+  bus->options = opts;
+  wmiev__map_init(&bus->guids, &bus->allocator);
+
+  uint8_t *ring = opts.delivery == WMIEV_DELIVERY_SYNC ? NULL : wmiev__bus_alloc(bus, (size_t)bytes);
+  bus->scratch_size = scratch_size_for(opts.max_event_size);
+  bus->scratch = wmiev__bus_alloc(bus, bus->scratch_size);
+  if ((opts.delivery != WMIEV_DELIVERY_SYNC && ring == NULL) || bus->scratch == NULL) {
+    wmiev__bus_free(bus, ring, (size_t)bytes);
+    wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
+    allocator->free(bus, sizeof *bus, allocator->ctx);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  wmiev__queue_init(&bus->queue, ring, ring != NULL ? (size_t)bytes : 0, opts.queue_capacity);
+
+  wmiev_registry_options ropts;
+  memset(&ropts, 0, sizeof ropts);
+  ropts.allocator = &bus->allocator;
+  ropts.irp_timeout_ms = opts.irp_timeout_ms;
+  ropts.observer = wmiev__bus_on_registry_event;
+  ropts.observer_ctx = bus;
+  ropts.on_violation = opts.on_violation;
+  ropts.violation_ctx = opts.violation_ctx;
+  ropts.resolve_pdo = opts.resolve_pdo;
+  ropts.resolve_pdo_ctx = opts.resolve_pdo_ctx;
+  wmiev_status status = wmiev_registry_create(&ropts, &bus->registry);
+  if (!WMIEV_SUCCESS(status)) {
+    wmiev__bus_free(bus, ring, (size_t)bytes);
+    wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
+    allocator->free(bus, sizeof *bus, allocator->ctx);
+    return status;
+  }
+  wmiev__mutex_init_recursive(&bus->control);
+  wmiev__mutex_init(&bus->dispatch_lock);
+  wmiev__mutex_init(&bus->lock);
+  wmiev__cond_init(&bus->released);
+  *out = bus;
+  return WMIEV_STATUS_SUCCESS;
+}
+
+void wmiev_bus_destroy(wmiev_bus *bus) {
+  if (bus == NULL) {
+    return;
+  }
+  wmiev__bus_release_all(bus);
+  /* What is still queued will never be delivered: count it. */
+  wmiev__mutex_lock(&bus->lock);
+  while (wmiev__queue_front(&bus->queue) != NULL) {
+    wmiev__queued *record = wmiev__queue_front(&bus->queue);
+    bus_guid *g = record->guid_slot < bus->slot_count ? bus->slots[record->guid_slot] : NULL;
+    WMIEV__COUNT(bus, g, discarded);
+    wmiev__queue_pop(&bus->queue);
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  wmiev_registry_destroy(bus->registry);
+  for (size_t i = 0; i < bus->slot_count; i++) {
+    free_guid(bus, bus->slots[i]);
+  }
+  wmiev__bus_free(bus, bus->slots, bus->slot_capacity * sizeof *bus->slots);
+  wmiev__map_free(&bus->guids);
+  wmiev__bus_free(bus, bus->queue.ring, bus->queue.bytes);
+  wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
+  wmiev__cond_destroy(&bus->released);
+  wmiev__mutex_destroy(&bus->lock);
+  wmiev__mutex_destroy(&bus->dispatch_lock);
+  wmiev__mutex_destroy(&bus->control);
+  wmiev_allocator allocator = bus->allocator;
+  allocator.free(bus, sizeof *bus, allocator.ctx);
+}
+
+wmiev_registry *wmiev_bus_registry(wmiev_bus *bus) { return bus != NULL ? bus->registry : NULL; }
+
+void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx) {
+  if (bus == NULL) {
+    return;
+  }
+  wmiev__mutex_lock(&bus->lock);
+  bus->wakeup = wakeup;
+  bus->wakeup_ctx = ctx;
+  wmiev__mutex_unlock(&bus->lock);
+}
+
+/* ---- Statistics ------------------------------------------------------------------------- */
+
+void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out) {
+  if (bus == NULL || out == NULL) {
+    return;
+  }
+  wmiev__mutex_lock(&bus->lock);
+  *out = bus->stats;
+  out->queued_now = bus->queue.count;
+  wmiev__mutex_unlock(&bus->lock);
+}
+
+void wmiev_bus_get_guid_stats(wmiev_bus *bus, const GUID *guid, wmiev_bus_stats *out) {
+  if (bus == NULL || guid == NULL || out == NULL) {
+    return;
+  }
+  memset(out, 0, sizeof *out);
+  wmiev__mutex_lock(&bus->lock);
+  bus_guid *g = wmiev__bus_guid_find(bus, guid);
+  if (g != NULL) {
+    *out = g->stats;
+  }
+  wmiev__mutex_unlock(&bus->lock);
+}
+
+size_t wmiev_bus_pending(wmiev_bus *bus) {
+  if (bus == NULL) {
+    return 0;
+  }
+  wmiev__mutex_lock(&bus->lock);
+  size_t n = bus->queue.count;
+  wmiev__mutex_unlock(&bus->lock);
+  return n;
+}

@@ -1,0 +1,141 @@
+/*
+ * Internal shape of the bus (include/wmiev/bus.h). Files:
+ *   bus.c        creation, GUID table, clock, statistics, event memory
+ *   queue.c      the bounded byte ring events wait in (queue.h)
+ *   fire.c       the fire path: validation, registration checks, stamping, enqueue
+ *   deliver.c    delivery to subscribers, event references, wmiev_bus_dispatch
+ *   subscribe.c  subscriptions, block handles, ENABLE/DISABLE reference counting
+ *
+ * Locks, always taken in this order, never held across a callback or an IRP:
+ *   control (recursive) serialises enable/disable transitions; IRPs to
+ *                       providers are sent while holding it (not `lock`);
+ *   dispatch_lock       one dispatcher at a time drains the queue;
+ *   lock                the GUID table, subscriber lists, the queue, statistics.
+ */
+#ifndef WMIEV_BUS_INTERNAL_H
+#define WMIEV_BUS_INTERNAL_H
+
+#include <wmiev/bus.h>
+
+#include "core/map.h"
+#include "core/registry_internal.h"
+#include "platform/platform.h"
+#include "queue.h"
+
+/* Everything the bus knows about one GUID. Created on first use, kept until
+ * the bus is destroyed (queued events refer to it by slot number). */
+typedef struct bus_guid {
+  GUID guid;
+  uint32_t slot;
+  /* Under `lock`: */
+  wmiev_subscription *subs_head;
+  wmiev_subscription *subs_tail;
+  uint32_t sub_count;  /* live (not removed) subscriptions */
+  wmiev_bus_stats stats;
+  /* Under `control`: */
+  uint32_t open_count; /* block handles */
+  uint32_t *enabled;   /* providers sent a successful ENABLE_EVENTS */
+  size_t enabled_count, enabled_capacity;
+  uint32_t *collecting; /* providers sent a successful ENABLE_COLLECTION */
+  size_t collecting_count, collecting_capacity;
+  bool events_on;       /* sub_count went above 0 and the enables went out */
+} bus_guid;
+
+struct wmiev_subscription {
+  wmiev_bus *bus;
+  bus_guid *g;
+  wmiev_event_cb callback;
+  void *payload;
+  wmiev_subscription *prev, *next;
+  /* Under `lock`: */
+  uint32_t active;       /* callbacks in progress (pins) */
+  bool removed;          /* unsubscribed: never called again, freed at active == 0 */
+  bool free_on_release;  /* unsubscribed from inside its own callback */
+  uint64_t lost_pending; /* dropped since its last delivery */
+  uint64_t delivered;
+  uint64_t lost_total;
+};
+
+struct wmiev_block_handle {
+  wmiev_bus *bus;
+  bus_guid *g;
+  wmiev_block_handle *prev, *next; /* the bus's open handles (under `control`) */
+};
+
+struct wmiev_bus {
+  wmiev_allocator allocator;
+  wmiev_bus_options options;
+  wmiev_registry *registry;
+  wmiev__mutex control;
+  wmiev__mutex dispatch_lock;
+  wmiev__mutex lock;
+  wmiev__cond released; /* a subscription's active count dropped */
+  wmiev__map guids;     /* GUID -> bus_guid */
+  bus_guid **slots;     /* slot number -> bus_guid */
+  size_t slot_count, slot_capacity;
+  wmiev__queue queue;
+  wmiev_block_handle *handles; /* open block handles (under `control`) */
+  bool wake_pending;
+  void (*wakeup)(void *ctx);
+  void *wakeup_ctx;
+  wmiev_bus_stats stats;
+  /* Dispatcher scratch (under dispatch_lock): a WNODE rebuilt from a queued
+   * record, and the UTF-8 name of the event being delivered. */
+  uint8_t *scratch;
+  size_t scratch_size;
+};
+
+/* ---- bus.c ------------------------------------------------------------------ */
+void *wmiev__bus_alloc(wmiev_bus *bus, size_t size);
+void wmiev__bus_free(wmiev_bus *bus, void *ptr, size_t size);
+/* Bytes allocated for a WNODE by wmiev_bus_alloc_event(). */
+size_t wmiev__bus_event_size(const void *wnode);
+/* The GUID's entry, created if needed (lock held). NULL only when out of memory. */
+bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid);
+/* The GUID's entry if the bus has one (lock held). */
+bus_guid *wmiev__bus_guid_find(wmiev_bus *bus, const GUID *guid);
+/* Counts a warning and calls the hook (lock NOT held). */
+void wmiev__bus_warn(wmiev_bus *bus, bus_guid *g, wmiev_warning warning, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Every counter of `stats` that ends a fired event, bumped in both the bus
+ * and the GUID (lock held). */
+#define WMIEV__COUNT(bus, g, field)                                                                \
+  do {                                                                                             \
+    (bus)->stats.field++;                                                                          \
+    if ((g) != NULL) {                                                                             \
+      (g)->stats.field++;                                                                          \
+    }                                                                                              \
+  } while (0)
+
+/* ---- deliver.c ---------------------------------------------------------------- */
+
+/* What delivery needs besides the WNODE. */
+typedef struct wmiev__delivery {
+  bus_guid *g;
+  bool from_reference;
+} wmiev__delivery;
+
+/* Delivers a validated event WNODE to the GUID's subscribers (no lock held).
+ * Counts delivered / discarded. `wnode` must be 8-aligned. */
+void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
+                    const wmiev__delivery *how);
+
+/* Resolves an event reference by querying the provider, then delivers the
+ * answer (no lock held). Counts reference_failed on failure. */
+void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
+                              bus_guid *g);
+
+/* ---- subscribe.c ------------------------------------------------------------------ */
+
+/* The registry's observer: late registrations get their ENABLE. */
+void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx);
+/* Releases every subscription and handle left at destroy. */
+void wmiev__bus_release_all(wmiev_bus *bus);
+/* True if the provider was sent a successful ENABLE_EVENTS for the GUID (control held or not: a hint). */
+bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
+
+#endif /* WMIEV_BUS_INTERNAL_H */

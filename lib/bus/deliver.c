@@ -1,0 +1,353 @@
+/*
+ * Delivery: from a validated WNODE to every subscriber of its GUID, with no
+ * library lock held during a callback; event references resolved by a real
+ * IRP_MN_QUERY_SINGLE_INSTANCE; and wmiev_bus_dispatch(), which drains the
+ * queue in pumped and libuv mode.
+ *
+ * Subscriber lists are walked under the bus lock, but each callback runs
+ * after the lock is released with its subscription pinned (`active`), so an
+ * unsubscribe on another thread waits for it, and one from inside the
+ * callback only marks it; the last pin out unlinks and frees it.
+ */
+#include <string.h>
+
+#include <wmiev/name.h>
+
+#include "bus_internal.h"
+
+/* The subscriptions whose callbacks this thread is inside, innermost first:
+ * lets wmiev_bus_unsubscribe() tell "from inside my own callback". */
+typedef struct callback_frame {
+  const wmiev_subscription *sub;
+  const struct callback_frame *outer;
+} callback_frame;
+
+static _Thread_local const callback_frame *innermost_callback;
+
+bool wmiev__in_callback_of(const wmiev_subscription *sub);
+bool wmiev__in_callback_of(const wmiev_subscription *sub) {
+  for (const callback_frame *f = innermost_callback; f != NULL; f = f->outer) {
+    if (f->sub == sub) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* ---- The instance name, computed on demand -------------------------------------------- */
+
+/* Room on the stack for most names; longer ones are allocated for the callback. */
+#define NAME_STACK_BYTES 512u
+
+typedef struct event_ctx {
+  wmiev_bus *bus;
+  const char *name;   /* NULL until asked */
+  char stack[NAME_STACK_BYTES];
+  char *heap;
+  size_t heap_size;
+} event_ctx;
+
+static const char *convert_units(event_ctx *c, const void *units, size_t count) {
+  size_t len = 0;
+  wmiev_status st = wmiev_name_utf16_to_utf8(units, count * 2, 0, c->stack, sizeof c->stack, &len,
+                                             NULL);
+  if (WMIEV_SUCCESS(st)) {
+    return c->stack;
+  }
+  if (st != WMIEV_STATUS_BUFFER_TOO_SMALL) {
+    return "";
+  }
+  c->heap = wmiev__bus_alloc(c->bus, len + 1);
+  if (c->heap == NULL) {
+    return "";
+  }
+  c->heap_size = len + 1;
+  st = wmiev_name_utf16_to_utf8(units, count * 2, 0, c->heap, c->heap_size, &len, NULL);
+  return WMIEV_SUCCESS(st) ? c->heap : "";
+}
+
+const char *wmiev_event_name_utf8(const wmiev_event *event) {
+  if (event == NULL || event->internal == NULL) {
+    return "";
+  }
+  event_ctx *c = event->internal;
+  if (c->name != NULL) {
+    return c->name;
+  }
+  c->name = "";
+  if (event->has_name) {
+    c->name = convert_units(c, event->name_utf16, event->name_units);
+  } else if (event->view.kind != WMIEV_WNODE_ALL_DATA) {
+    uint16_t units[NAME_STACK_BYTES / 2];
+    size_t needed = 0;
+    wmiev_status st =
+        wmiev_registry_instance_name(c->bus->registry, &event->guid, event->provider_id,
+                                     event->instance_index, units, sizeof units / 2, &needed);
+    if (WMIEV_SUCCESS(st)) {
+      c->name = convert_units(c, units, needed);
+    } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
+      uint16_t *big = wmiev__bus_alloc(c->bus, needed * 2);
+      if (big != NULL &&
+          WMIEV_SUCCESS(wmiev_registry_instance_name(c->bus->registry, &event->guid,
+                                                     event->provider_id, event->instance_index,
+                                                     big, needed, &needed))) {
+        c->name = convert_units(c, big, needed);
+      }
+      wmiev__bus_free(c->bus, big, needed * 2);
+    }
+  }
+  return c->name;
+}
+
+/* ---- Delivery ------------------------------------------------------------------------------ */
+
+static void fill_event(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_view *view) {
+  memset(ev, 0, sizeof *ev);
+  ev->wnode = wnode;
+  ev->wnode_size = view->buffer_size;
+  ev->view = *view;
+  ev->guid = view->guid;
+  ev->provider_id = view->provider_id;
+  ev->timestamp = view->timestamp;
+  const wmiev_wnode_instance_view *in = &view->instance;
+  if (view->kind == WMIEV_WNODE_ALL_DATA) {
+    /* Many instances: the whole block is the data; walk view to see each. */
+    ev->data = view->instance_count != 0 ? wnode + view->data_block_offset : NULL;
+    ev->data_size = view->buffer_size > view->data_block_offset
+                        ? view->buffer_size - view->data_block_offset
+                        : 0;
+    return;
+  }
+  ev->has_name = in->has_name;
+  ev->instance_index = in->has_name ? 0 : in->index;
+  if (in->has_name) {
+    size_t units = in->name_bytes / 2u;
+    /* The WNODE is 8-aligned and names 2-aligned in it: the pointer is aligned. */
+    const uint16_t *name = (const uint16_t *)(const void *)in->name;
+    if (units != 0 && name[units - 1] == 0) {
+      units--;
+    }
+    ev->name_utf16 = name;
+    ev->name_units = (uint32_t)units;
+  }
+  ev->data = in->data;
+  ev->data_size = in->size;
+}
+
+/* Unlinks a subscription (lock held) and frees it. */
+static void unlink_and_free(wmiev_bus *bus, wmiev_subscription *sub) {
+  bus_guid *g = sub->g;
+  if (sub->prev != NULL) {
+    sub->prev->next = sub->next;
+  } else {
+    g->subs_head = sub->next;
+  }
+  if (sub->next != NULL) {
+    sub->next->prev = sub->prev;
+  } else {
+    g->subs_tail = sub->prev;
+  }
+  wmiev__bus_free(bus, sub, sizeof *sub);
+}
+
+void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub);
+void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub) {
+  unlink_and_free(bus, sub);
+}
+
+void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
+                    const wmiev__delivery *how) {
+  event_ctx ctx;
+  ctx.bus = bus;
+  ctx.name = NULL;
+  ctx.heap = NULL;
+  ctx.heap_size = 0;
+  wmiev_event ev;
+  fill_event(&ev, wnode, view);
+  ev.from_reference = how->from_reference;
+  ev.internal = &ctx;
+  bus_guid *g = how->g;
+  bool reached = false;
+
+  wmiev__mutex_lock(&bus->lock);
+  wmiev_subscription *sub = g->subs_head;
+  while (sub != NULL) {
+    if (sub->removed) {
+      sub = sub->next;
+      continue;
+    }
+    sub->active++;
+    ev.lost_before = sub->lost_pending;
+    sub->lost_pending = 0;
+    wmiev__mutex_unlock(&bus->lock);
+
+    callback_frame frame = {sub, innermost_callback};
+    innermost_callback = &frame;
+    sub->callback(&ev, sub->payload);
+    innermost_callback = frame.outer;
+
+    wmiev__mutex_lock(&bus->lock);
+    sub->active--;
+    sub->delivered++;
+    bus->stats.callbacks++;
+    g->stats.callbacks++;
+    reached = true;
+    wmiev_subscription *next = sub->next;
+    if (sub->removed && sub->active == 0) {
+      if (sub->free_on_release) {
+        unlink_and_free(bus, sub); /* unsubscribed from inside its own callback */
+      } else {
+        wmiev__cond_broadcast(&bus->released); /* an unsubscriber waits for it */
+      }
+    }
+    sub = next;
+  }
+  if (reached) {
+    WMIEV__COUNT(bus, g, delivered);
+  } else {
+    WMIEV__COUNT(bus, g, discarded);
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  if (ctx.heap != NULL) {
+    wmiev__bus_free(bus, ctx.heap, ctx.heap_size);
+  }
+}
+
+void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
+                              bus_guid *g) {
+  (void)wnode;
+  /* WMI answers a reference with an IRP_MN_QUERY_SINGLE_INSTANCE to the
+   * provider for the named instance (spec §6 #7), growing its buffer. */
+  wmiev_instance_ref ref;
+  memset(&ref, 0, sizeof ref);
+  ref.provider_id = view->provider_id;
+  uint16_t *name_copy = NULL;
+  size_t name_units = 0;
+  size_t name_alloc = 0;
+  if (view->instance.has_name) {
+    name_units = view->instance.name_bytes / 2u;
+    name_alloc = name_units == 0 ? 2 : name_units * 2;
+    name_copy = wmiev__bus_alloc(bus, name_alloc);
+    if (name_copy == NULL) {
+      wmiev__mutex_lock(&bus->lock);
+      WMIEV__COUNT(bus, g, reference_failed);
+      wmiev__mutex_unlock(&bus->lock);
+      wmiev__bus_warn(bus, g, WMIEV_WARN_REFERENCE_FAILED,
+                      "out of memory resolving an event reference");
+      return;
+    }
+    memcpy(name_copy, view->instance.name, name_units * 2);
+    if (name_units != 0 && name_copy[name_units - 1] == 0) {
+      name_units--;
+    }
+    ref.name = name_copy;
+    ref.name_units = name_units;
+  } else {
+    ref.index = view->instance.index;
+  }
+  /* Start with the size the reference announced; the requester grows it. */
+  uint32_t size = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + 512u + view->instance.size;
+  if (size < view->instance.size) {
+    size = UINT32_MAX;
+  }
+  uint8_t *buf = NULL;
+  wmiev_diag diag;
+  wmiev_status status = WMIEV_STATUS_BUFFER_TOO_SMALL;
+  for (int round = 0; round < 4 && status == WMIEV_STATUS_BUFFER_TOO_SMALL; round++) {
+    buf = wmiev__bus_alloc(bus, size);
+    if (buf == NULL) {
+      status = WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+      break;
+    }
+    uint32_t got = size;
+    status = wmiev_query_single_instance(bus->registry, &view->target_guid, &ref, buf, &got,
+                                         &diag);
+    if (status == WMIEV_STATUS_BUFFER_TOO_SMALL) {
+      wmiev__bus_free(bus, buf, size);
+      buf = NULL;
+      size = got;
+    }
+  }
+  wmiev__bus_free(bus, name_copy, name_alloc);
+  wmiev_wnode_view answer;
+  if (WMIEV_SUCCESS(status)) {
+    /* The answer becomes the event: flagged as one, with the reference's time. */
+    uint32_t flags;
+    memcpy(&flags, buf + offsetof(WNODE_HEADER, Flags), sizeof flags);
+    flags |= WNODE_FLAG_EVENT_ITEM;
+    memcpy(buf + offsetof(WNODE_HEADER, Flags), &flags, sizeof flags);
+    memcpy(buf + offsetof(WNODE_HEADER, TimeStamp), &view->timestamp, sizeof view->timestamp);
+    status = wmiev_wnode_validate(buf, size, WMIEV_VALIDATE_REQUIRE_EVENT, &answer, &diag);
+  }
+  if (!WMIEV_SUCCESS(status)) {
+    wmiev__bus_free(bus, buf, size);
+    wmiev__mutex_lock(&bus->lock);
+    WMIEV__COUNT(bus, g, reference_failed);
+    wmiev__mutex_unlock(&bus->lock);
+    wmiev__bus_warn(bus, g, WMIEV_WARN_REFERENCE_FAILED,
+                    "query for event reference from provider %lu failed: %s (%s)",
+                    (unsigned long)view->provider_id, wmiev_status_name(status), diag.message);
+    return;
+  }
+  wmiev__delivery how = {g, true};
+  wmiev__deliver(bus, buf, &answer, &how);
+  wmiev__bus_free(bus, buf, size);
+}
+
+/* ---- Draining the queue ------------------------------------------------------------------------ */
+
+void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
+                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                             const void *data, uint32_t size);
+
+size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
+  if (bus == NULL || bus->options.delivery == WMIEV_DELIVERY_SYNC) {
+    return 0;
+  }
+  /* One dispatcher at a time: records are read in place, and the scratch
+   * buffer is shared. */
+  wmiev__mutex_lock(&bus->dispatch_lock);
+  wmiev__mutex_lock(&bus->lock);
+  bus->wake_pending = false;
+  size_t budget = max_events != 0 ? max_events : bus->queue.count;
+  wmiev__mutex_unlock(&bus->lock);
+  size_t taken = 0;
+  while (taken < budget) {
+    wmiev__mutex_lock(&bus->lock);
+    wmiev__queued *record = wmiev__queue_front(&bus->queue);
+    /* The slot table may grow (and move) under the lock; the entry itself stays. */
+    bus_guid *g = record != NULL ? bus->slots[record->guid_slot] : NULL;
+    wmiev__mutex_unlock(&bus->lock);
+    if (record == NULL) {
+      break;
+    }
+    /* Producers only write into free space: the record stays put until popped. */
+    const uint8_t *wnode;
+    size_t size;
+    if (record->kind == WMIEV__QUEUED_WNODE) {
+      wnode = (const uint8_t *)(record + 1);
+      size = record->payload_size;
+    } else {
+      wmiev__build_fire_wnode(bus->scratch, &g->guid, record->provider_id,
+                              record->instance_index, record->kind == WMIEV__QUEUED_FIRE_PDO,
+                              record->timestamp, record + 1, record->payload_size);
+      wnode = bus->scratch;
+      size = sizeof(WNODE_SINGLE_INSTANCE) + record->payload_size;
+    }
+    wmiev_wnode_view view;
+    if (WMIEV_SUCCESS(wmiev_wnode_validate(wnode, size, 0, &view, NULL))) {
+      if (view.kind == WMIEV_WNODE_EVENT_REFERENCE) {
+        wmiev__deliver_reference(bus, wnode, &view, g);
+      } else {
+        wmiev__delivery how = {g, false};
+        wmiev__deliver(bus, wnode, &view, &how);
+      }
+    }
+    wmiev__mutex_lock(&bus->lock);
+    wmiev__queue_pop(&bus->queue);
+    wmiev__mutex_unlock(&bus->lock);
+    taken++;
+  }
+  wmiev__mutex_unlock(&bus->dispatch_lock);
+  return taken;
+}

@@ -1,0 +1,368 @@
+/*
+ * The fire path (IoWMIWriteEvent / WmiFireEvent semantics, spec §5.2, §5.3,
+ * §6; decisions D11). In order:
+ *   1. ETW forms (TRACED_GUID) are counted and left alone;
+ *   2. size limit, then the WNODE validator;
+ *   3. the registration: provider id, its block for the GUID, instance
+ *      addressing against the registered names (mismatches Windows delivers
+ *      anyway are warnings; strict mode rejects them);
+ *   4. no subscriber: counted not_enabled, nothing delivered, success;
+ *   5. timestamp from the bus clock unless USE_TIMESTAMP;
+ *   6. delivered at once (sync) or queued (pumped, libuv); a full queue
+ *      drops the event and returns STATUS_INSUFFICIENT_RESOURCES.
+ * Ownership: on success the bus frees the WNODE; on failure the caller keeps it.
+ */
+#include <string.h>
+
+#include "bus_internal.h"
+
+/* Events up to this size are built on the stack in sync mode. */
+#define STACK_EVENT_BYTES 1152u
+
+typedef struct fire_ctx {
+  wmiev_bus *bus;
+  wmiev_diag *diag;
+  bus_guid *g; /* NULL until known */
+} fire_ctx;
+
+static wmiev_status reject(fire_ctx *f, wmiev_reject_reason reason, wmiev_status status,
+                           const char *field, uint32_t offset, const char *fmt, const char *what) {
+  wmiev__mutex_lock(&f->bus->lock);
+  WMIEV__COUNT(f->bus, f->g, rejected);
+  f->bus->stats.rejected_by[reason]++;
+  if (f->g != NULL) {
+    f->g->stats.rejected_by[reason]++;
+  }
+  wmiev__mutex_unlock(&f->bus->lock);
+  return wmiev_diag_set(f->diag, status, field, offset, fmt, what);
+}
+
+/* Every fire call is counted once, on the GUID it is accounted to (the
+ * TargetGuid of an event reference, else WnodeHeader.Guid). */
+static void count_fired(fire_ctx *f, const GUID *guid) {
+  wmiev__mutex_lock(&f->bus->lock);
+  f->g = guid != NULL ? wmiev__bus_guid_find(f->bus, guid) : NULL;
+  WMIEV__COUNT(f->bus, f->g, fired);
+  wmiev__mutex_unlock(&f->bus->lock);
+}
+
+/* A mismatch Windows lets through: a warning, or in strict mode a rejection. */
+static bool mismatch(fire_ctx *f, wmiev_warning warning, wmiev_status strict_status,
+                     const char *message, wmiev_status *status) {
+  if (f->bus->options.strict) {
+    *status = reject(f, WMIEV_REJECT_STRICT, strict_status, "WnodeHeader.Flags", 44, "%s",
+                     message);
+    return true;
+  }
+  wmiev__bus_warn(f->bus, f->g, warning, "%s", message);
+  return false;
+}
+
+/* Checks the instance addressing of a validated event against its block.
+ * Returns true if the event was rejected (status in *status). */
+static bool check_names(fire_ctx *f, const wmiev_wnode_view *view, const wmiev_block_info *block,
+                        wmiev_status *status) {
+  bool block_static = block->names != WMIEV_NAMES_DYNAMIC;
+  bool pdo_block = block->names == WMIEV_NAMES_PDO;
+  if (view->static_names && !block_static) {
+    if (mismatch(f, WMIEV_WARN_STATIC_FOR_DYNAMIC, WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND,
+                 "static-name event (STATIC_INSTANCE_NAMES) for a block registered with dynamic "
+                 "names",
+                 status)) {
+      return true;
+    }
+  } else if (!view->static_names && block_static) {
+    /* Microsoft's toaster sample does this (a dynamic-name arrival event for
+     * a PDO-named block) and Windows consumers receive it. */
+    if (mismatch(f, WMIEV_WARN_DYNAMIC_FOR_STATIC, WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND,
+                 "dynamic-name event for a block registered with static names", status)) {
+      return true;
+    }
+  }
+  if (view->static_names && block_static) {
+    uint32_t highest = view->kind == WMIEV_WNODE_ALL_DATA ? view->instance_count
+                                                          : view->instance.index + 1u;
+    bool fits = view->kind == WMIEV_WNODE_ALL_DATA ? highest <= block->instance_count
+                                                   : view->instance.index < block->instance_count;
+    if (!fits) {
+      *status = reject(f, WMIEV_REJECT_BAD_INSTANCE, WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND,
+                       view->kind == WMIEV_WNODE_ALL_DATA ? "InstanceCount" : "InstanceIndex",
+                       52, "%s", "static instance index beyond the registered instance count");
+      return true;
+    }
+  }
+  bool pdo_flag = (view->flags & WNODE_FLAG_PDO_INSTANCE_NAMES) != 0;
+  if (view->static_names && pdo_flag != pdo_block) {
+    if (mismatch(f, WMIEV_WARN_PDO_FLAG_MISMATCH, WMIEV_STATUS_INVALID_PARAMETER,
+                 pdo_block ? "static-name event for a PDO-named block without "
+                             "WNODE_FLAG_PDO_INSTANCE_NAMES"
+                           : "WNODE_FLAG_PDO_INSTANCE_NAMES on an event for a block not "
+                             "registered with WMIREG_FLAG_INSTANCE_PDO",
+                 status)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Steps 3-4 shared by both fire calls. On return *deliver tells whether the
+ * event goes on (false: not enabled, success). */
+static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id, const GUID *guid,
+                                       const wmiev_wnode_view *view, bool *deliver) {
+  wmiev_bus *bus = f->bus;
+  *deliver = false;
+  wmiev_block_info block;
+  bool device_found = false;
+  if (!wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found)) {
+    if (!device_found) {
+      return reject(f, WMIEV_REJECT_UNKNOWN_PROVIDER, WMIEV_STATUS_DEVICE_DOES_NOT_EXIST,
+                    "WnodeHeader.ProviderId", 4, "%s",
+                    "ProviderId names no device (use the device's provider id)");
+    }
+    return reject(f, WMIEV_REJECT_GUID_NOT_REGISTERED, WMIEV_STATUS_WMI_GUID_NOT_FOUND,
+                  "WnodeHeader.Guid", 24, "%s", "the provider has not registered this GUID");
+  }
+  wmiev_status status = WMIEV_STATUS_SUCCESS;
+  if (view != NULL) {
+    if ((view->warnings & WMIEV_WNODE_WARN_UNDEFINED_FLAGS) != 0 &&
+        mismatch(f, WMIEV_WARN_UNDEFINED_FLAGS, WMIEV_STATUS_INVALID_PARAMETER,
+                 "undefined WNODE flag bits set", &status)) {
+      return status;
+    }
+    if ((view->warnings & WMIEV_WNODE_WARN_TARGET_GUID_MISMATCH) != 0 &&
+        mismatch(f, WMIEV_WARN_TARGET_GUID_MISMATCH, WMIEV_STATUS_INVALID_PARAMETER,
+                 "event reference whose WnodeHeader.Guid differs from TargetGuid", &status)) {
+      return status;
+    }
+    if (check_names(f, view, &block, &status)) {
+      return status;
+    }
+  }
+  wmiev__mutex_lock(&bus->lock);
+  bool listened = f->g != NULL && f->g->sub_count > 0;
+  if (!listened) {
+    WMIEV__COUNT(bus, f->g, not_enabled);
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  if (!listened) {
+    wmiev__bus_warn(bus, f->g, WMIEV_WARN_NOT_ENABLED,
+                    "event fired for a GUID nobody subscribed to: not delivered");
+    return WMIEV_STATUS_SUCCESS;
+  }
+  if (!wmiev__bus_provider_enabled(bus, f->g, provider_id)) {
+    wmiev__bus_warn(bus, f->g, WMIEV_WARN_PROVIDER_NOT_ENABLED,
+                    "event from provider %lu, which was not (successfully) enabled",
+                    (unsigned long)provider_id);
+  }
+  *deliver = true;
+  return WMIEV_STATUS_SUCCESS;
+}
+
+/* Queues a record; false (and counted as dropped, subscribers told) when full. */
+static bool enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
+                    uint32_t instance_index, int64_t timestamp, const void *payload,
+                    size_t payload_size) {
+  void (*wakeup)(void *) = NULL;
+  void *wakeup_ctx = NULL;
+  wmiev__mutex_lock(&bus->lock);
+  wmiev__queued *record = wmiev__queue_push(&bus->queue, payload_size);
+  if (record == NULL) {
+    WMIEV__COUNT(bus, g, dropped);
+    for (wmiev_subscription *s = g->subs_head; s != NULL; s = s->next) {
+      if (!s->removed) {
+        s->lost_pending++;
+        s->lost_total++;
+      }
+    }
+    wmiev__mutex_unlock(&bus->lock);
+    return false;
+  }
+  record->kind = kind;
+  record->guid_slot = g->slot;
+  record->provider_id = provider_id;
+  record->instance_index = instance_index;
+  record->timestamp = timestamp;
+  if (payload_size != 0) {
+    memcpy(record + 1, payload, payload_size);
+  }
+  if (bus->queue.count > bus->stats.queue_peak) {
+    bus->stats.queue_peak = bus->queue.count;
+  }
+  if (!bus->wake_pending && bus->wakeup != NULL) {
+    bus->wake_pending = true;
+    wakeup = bus->wakeup;
+    wakeup_ctx = bus->wakeup_ctx;
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  if (wakeup != NULL) {
+    wakeup(wakeup_ctx);
+  }
+  return true;
+}
+
+static wmiev_status dropped_status(wmiev_diag *diag) {
+  return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "queue", 0, "%s",
+                        "the bus's event queue is full: the event was dropped (counted)");
+}
+
+wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag) {
+  if (bus == NULL || wnode == NULL) {
+    return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "WnodeEventItem", 0, "%s",
+                          "NULL bus or WNODE");
+  }
+  fire_ctx f = {bus, diag, NULL};
+  /* The allocation's own size bounds every read, whatever BufferSize claims. */
+  size_t allocated = wmiev__bus_event_size(wnode);
+  uint8_t *bytes = wnode;
+  uint32_t buffer_size = 0;
+  uint32_t flags = 0;
+  GUID header_guid;
+  memset(&header_guid, 0, sizeof header_guid);
+  if (allocated >= sizeof(WNODE_HEADER)) {
+    memcpy(&buffer_size, bytes + offsetof(WNODE_HEADER, BufferSize), sizeof buffer_size);
+    memcpy(&flags, bytes + offsetof(WNODE_HEADER, Flags), sizeof flags);
+    memcpy(&header_guid, bytes + offsetof(WNODE_HEADER, Guid), sizeof header_guid);
+  }
+  if ((flags & WNODE_FLAG_TRACED_GUID) != 0) {
+    /* For an ETW logger, which the bus does not have; the caller keeps the
+     * buffer whatever happens (it may be on its stack). */
+    count_fired(&f, &header_guid);
+    wmiev__mutex_lock(&bus->lock);
+    WMIEV__COUNT(bus, f.g, traced);
+    wmiev__mutex_unlock(&bus->lock);
+    return WMIEV_STATUS_SUCCESS;
+  }
+  if (buffer_size > bus->options.max_event_size) {
+    count_fired(&f, &header_guid);
+    return reject(&f, WMIEV_REJECT_TOO_LARGE, WMIEV_STATUS_BUFFER_OVERFLOW,
+                  "WnodeHeader.BufferSize", 0, "%s",
+                  "event larger than the bus's maximum event size (send a "
+                  "WNODE_EVENT_REFERENCE instead)");
+  }
+  wmiev_wnode_view view;
+  wmiev_diag vdiag;
+  wmiev_status status =
+      wmiev_wnode_validate(bytes, allocated, WMIEV_VALIDATE_REQUIRE_EVENT, &view, &vdiag);
+  if (!WMIEV_SUCCESS(status)) {
+    count_fired(&f, allocated >= sizeof(WNODE_HEADER) ? &header_guid : NULL);
+    return reject(&f, WMIEV_REJECT_MALFORMED, status, vdiag.field, vdiag.offset, "%s",
+                  vdiag.message);
+  }
+  const GUID *guid = view.kind == WMIEV_WNODE_EVENT_REFERENCE ? &view.target_guid : &view.guid;
+  count_fired(&f, guid);
+  bool deliver = false;
+  status = check_registration(&f, view.provider_id, guid, &view, &deliver);
+  if (!WMIEV_SUCCESS(status)) {
+    return status;
+  }
+  if (!deliver) {
+    wmiev_bus_free_event(bus, wnode);
+    return WMIEV_STATUS_SUCCESS;
+  }
+  if ((view.flags & WNODE_FLAG_USE_TIMESTAMP) == 0) {
+    int64_t now = wmiev_bus_now(bus);
+    memcpy(bytes + offsetof(WNODE_HEADER, TimeStamp), &now, sizeof now);
+    view.timestamp = now;
+  }
+  if (bus->options.delivery == WMIEV_DELIVERY_SYNC) {
+    if (view.kind == WMIEV_WNODE_EVENT_REFERENCE) {
+      wmiev__deliver_reference(bus, bytes, &view, f.g);
+    } else {
+      wmiev__delivery how = {f.g, false};
+      wmiev__deliver(bus, bytes, &view, &how);
+    }
+    wmiev_bus_free_event(bus, wnode);
+    return WMIEV_STATUS_SUCCESS;
+  }
+  if (!enqueue(bus, f.g, WMIEV__QUEUED_WNODE, view.provider_id, 0, view.timestamp, bytes,
+               view.buffer_size)) {
+    return dropped_status(diag);
+  }
+  wmiev_bus_free_event(bus, wnode);
+  return WMIEV_STATUS_SUCCESS;
+}
+
+/* The WNODE WmiFireEvent builds (spec §2.8 worked layout). */
+void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
+                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                             const void *data, uint32_t size);
+void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
+                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                             const void *data, uint32_t size) {
+  WNODE_SINGLE_INSTANCE w;
+  memset(&w, 0, sizeof w);
+  w.WnodeHeader.BufferSize = (uint32_t)sizeof w + size;
+  w.WnodeHeader.ProviderId = provider_id;
+  w.WnodeHeader.TimeStamp.QuadPart = timestamp;
+  w.WnodeHeader.Guid = *guid;
+  w.WnodeHeader.Flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
+                        WNODE_FLAG_STATIC_INSTANCE_NAMES |
+                        (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
+  w.InstanceIndex = instance_index;
+  w.DataBlockOffset = (uint32_t)sizeof w;
+  w.SizeDataBlock = size;
+  memcpy(out, &w, sizeof w);
+  if (size != 0) {
+    memcpy(out + sizeof w, data, size);
+  }
+}
+
+wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GUID *guid,
+                                  uint32_t instance_index, const void *data, uint32_t size,
+                                  wmiev_diag *diag) {
+  if (bus == NULL || device == NULL || guid == NULL || (data == NULL && size != 0)) {
+    return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "arguments", 0, "%s",
+                          "NULL bus, device or GUID, or NULL data with a size");
+  }
+  fire_ctx f = {bus, diag, NULL};
+  uint32_t provider_id = wmiev_device_provider_id(device);
+  count_fired(&f, guid);
+  if ((uint64_t)sizeof(WNODE_SINGLE_INSTANCE) + size > bus->options.max_event_size) {
+    return reject(&f, WMIEV_REJECT_TOO_LARGE, WMIEV_STATUS_BUFFER_OVERFLOW, "EventDataSize", 0,
+                  "%s", "event larger than the bus's maximum event size");
+  }
+  /* The WNODE this builds is static-name by construction, PDO-flagged when
+   * the block is PDO-named: check it like a driver-built one. */
+  wmiev_block_info block;
+  bool device_found = false;
+  bool found = wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found);
+  wmiev_wnode_view view;
+  memset(&view, 0, sizeof view);
+  view.kind = WMIEV_WNODE_SINGLE_INSTANCE;
+  view.static_names = true;
+  view.is_event = true;
+  view.instance.index = instance_index;
+  view.flags = found && block.names == WMIEV_NAMES_PDO ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u;
+  bool deliver = false;
+  wmiev_status status = check_registration(&f, provider_id, guid, &view, &deliver);
+  if (!WMIEV_SUCCESS(status) || !deliver) {
+    return status;
+  }
+  int64_t now = wmiev_bus_now(bus);
+  bool pdo = (view.flags & WNODE_FLAG_PDO_INSTANCE_NAMES) != 0;
+  if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
+    if (!enqueue(bus, f.g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE, provider_id,
+                 instance_index, now, data, size)) {
+      return dropped_status(diag);
+    }
+    return WMIEV_STATUS_SUCCESS;
+  }
+  _Alignas(8) uint8_t stack[STACK_EVENT_BYTES];
+  size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
+  uint8_t *out = total <= sizeof stack ? stack : wmiev__bus_alloc(bus, total);
+  if (out == NULL) {
+    wmiev__mutex_lock(&bus->lock);
+    WMIEV__COUNT(bus, f.g, dropped);
+    wmiev__mutex_unlock(&bus->lock);
+    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
+                          "out of memory building a large event");
+  }
+  wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo, now, data, size);
+  wmiev_wnode_validate(out, total, 0, &view, NULL);
+  wmiev__delivery how = {f.g, false};
+  wmiev__deliver(bus, out, &view, &how);
+  if (out != stack) {
+    wmiev__bus_free(bus, out, total);
+  }
+  return WMIEV_STATUS_SUCCESS;
+}

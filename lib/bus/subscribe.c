@@ -1,0 +1,380 @@
+/*
+ * Consumers and the reference counting that drives function control
+ * (spec §6 #1-#3): the first subscriber of a GUID makes the bus send one
+ * IRP_MN_ENABLE_EVENTS to every provider of it, and to any provider that
+ * registers it later; the last one leaving sends one IRP_MN_DISABLE_EVENTS to
+ * each provider that was enabled. Block handles do the same with
+ * ENABLE/DISABLE_COLLECTION for the providers that registered the block
+ * EXPENSIVE. A provider whose function control fails is not counted as
+ * enabled (and gets no DISABLE); the failure is a warning.
+ *
+ * Transitions run under the recursive `control` lock, with IRPs sent while
+ * it is held (never the data lock): a provider's function-control callback
+ * may fire, subscribe or register.
+ */
+#include <string.h>
+
+#include "bus_internal.h"
+
+bool wmiev__in_callback_of(const wmiev_subscription *sub);
+void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub);
+
+/* ---- Provider id sets (control held) -------------------------------------------- */
+
+static bool set_has(const uint32_t *ids, size_t count, uint32_t id) {
+  for (size_t i = 0; i < count; i++) {
+    if (ids[i] == id) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool set_add(wmiev_bus *bus, uint32_t **ids, size_t *count, size_t *capacity, uint32_t id) {
+  if (*count == *capacity) {
+    size_t cap = *capacity == 0 ? 4 : *capacity * 2;
+    uint32_t *grown = wmiev__bus_alloc(bus, cap * sizeof *grown);
+    if (grown == NULL) {
+      return false;
+    }
+    if (*count != 0) {
+      memcpy(grown, *ids, *count * sizeof *grown);
+    }
+    wmiev__bus_free(bus, *ids, *capacity * sizeof **ids);
+    *ids = grown;
+    *capacity = cap;
+  }
+  (*ids)[(*count)++] = id;
+  return true;
+}
+
+static void set_remove(uint32_t *ids, size_t *count, uint32_t id) {
+  for (size_t i = 0; i < *count; i++) {
+    if (ids[i] == id) {
+      memmove(&ids[i], &ids[i + 1], (*count - i - 1) * sizeof *ids);
+      (*count)--;
+      return;
+    }
+  }
+}
+
+bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
+  wmiev__mutex_lock(&bus->control);
+  bool enabled = set_has(g->enabled, g->enabled_count, provider_id);
+  wmiev__mutex_unlock(&bus->control);
+  return enabled;
+}
+
+/* ---- Function control ----------------------------------------------------------------- */
+
+static void count_sent(wmiev_bus *bus, bus_guid *g, uint8_t minor) {
+  wmiev__mutex_lock(&bus->lock);
+  switch (minor) {
+  case IRP_MN_ENABLE_EVENTS:
+    WMIEV__COUNT(bus, g, enables_sent);
+    break;
+  case IRP_MN_DISABLE_EVENTS:
+    WMIEV__COUNT(bus, g, disables_sent);
+    break;
+  case IRP_MN_ENABLE_COLLECTION:
+    WMIEV__COUNT(bus, g, collection_enables_sent);
+    break;
+  default:
+    WMIEV__COUNT(bus, g, collection_disables_sent);
+    break;
+  }
+  wmiev__mutex_unlock(&bus->lock);
+}
+
+/* Sends an enable to one provider and records it if it worked (control held). */
+static void enable_one(wmiev_bus *bus, bus_guid *g, wmiev_device *device, bool collection) {
+  uint32_t id = wmiev_device_provider_id(device);
+  uint32_t **ids = collection ? &g->collecting : &g->enabled;
+  size_t *count = collection ? &g->collecting_count : &g->enabled_count;
+  size_t *capacity = collection ? &g->collecting_capacity : &g->enabled_capacity;
+  if (set_has(*ids, *count, id)) {
+    return; /* never two enables without a disable between */
+  }
+  uint8_t minor = collection ? IRP_MN_ENABLE_COLLECTION : IRP_MN_ENABLE_EVENTS;
+  count_sent(bus, g, minor);
+  wmiev_diag diag;
+  wmiev_status status = wmiev_send_function_control(device, &g->guid, minor, &diag);
+  if (!WMIEV_SUCCESS(status)) {
+    wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED, "provider %lu failed %s: %s",
+                    (unsigned long)id, collection ? "ENABLE_COLLECTION" : "ENABLE_EVENTS",
+                    wmiev_status_name(status));
+    return;
+  }
+  if (!set_add(bus, ids, count, capacity, id)) {
+    /* Enabled, but we cannot remember it: take it back at once so the pair stays matched. */
+    count_sent(bus, g, collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS);
+    (void)wmiev_send_function_control(
+        device, &g->guid, collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS, NULL);
+    wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
+                    "out of memory recording provider %lu as enabled", (unsigned long)id);
+  }
+}
+
+/* Enables every current provider of the GUID (control held). */
+static void enable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
+  wmiev_block_info local[16];
+  size_t n = wmiev_registry_blocks(bus->registry, &g->guid, local, 16);
+  wmiev_block_info *blocks = local;
+  if (n > 16) {
+    blocks = wmiev__bus_alloc(bus, n * sizeof *blocks);
+    if (blocks == NULL) {
+      blocks = local;
+      n = 16;
+      wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
+                      "out of memory listing providers: only the first 16 are enabled");
+    } else {
+      n = wmiev_registry_blocks(bus->registry, &g->guid, blocks, n);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (collection && (blocks[i].flags & WMIREG_FLAG_EXPENSIVE) == 0) {
+      continue;
+    }
+    enable_one(bus, g, blocks[i].device, collection);
+  }
+  if (blocks != local) {
+    wmiev__bus_free(bus, blocks, n * sizeof *blocks);
+  }
+}
+
+/* Disables every provider that was enabled (control held). */
+static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
+  uint32_t *ids = collection ? g->collecting : g->enabled;
+  size_t *count = collection ? &g->collecting_count : &g->enabled_count;
+  uint8_t minor = collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS;
+  while (*count != 0) {
+    uint32_t id = ids[*count - 1];
+    (*count)--;
+    wmiev_device *device = wmiev_registry_device_by_provider_id(bus->registry, id);
+    if (device != NULL) {
+      count_sent(bus, g, minor);
+      (void)wmiev_send_function_control(device, &g->guid, minor, NULL);
+    }
+  }
+}
+
+/* ---- Subscriptions ----------------------------------------------------------------------- */
+
+wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_cb callback,
+                                 void *payload, wmiev_subscription **out) {
+  if (bus == NULL || guid == NULL || callback == NULL || out == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  *out = NULL;
+  wmiev_subscription *sub = wmiev__bus_alloc(bus, sizeof *sub);
+  if (sub == NULL) {
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  memset(sub, 0, sizeof *sub);
+  sub->bus = bus;
+  sub->callback = callback;
+  sub->payload = payload;
+
+  wmiev__mutex_lock(&bus->control);
+  wmiev__mutex_lock(&bus->lock);
+  bus_guid *g = wmiev__bus_guid(bus, guid);
+  if (g == NULL) {
+    wmiev__mutex_unlock(&bus->lock);
+    wmiev__mutex_unlock(&bus->control);
+    wmiev__bus_free(bus, sub, sizeof *sub);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  sub->g = g;
+  sub->prev = g->subs_tail;
+  if (g->subs_tail != NULL) {
+    g->subs_tail->next = sub;
+  } else {
+    g->subs_head = sub;
+  }
+  g->subs_tail = sub;
+  g->sub_count++;
+  wmiev__mutex_unlock(&bus->lock);
+  if (!g->events_on) {
+    g->events_on = true;
+    enable_all(bus, g, false);
+  }
+  wmiev__mutex_unlock(&bus->control);
+  *out = sub;
+  return WMIEV_STATUS_SUCCESS;
+}
+
+wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
+  if (sub == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  wmiev_bus *bus = sub->bus;
+  bus_guid *g = sub->g;
+  /* Not under `control` while waiting: the callback being waited for may
+   * itself subscribe or unsubscribe, which needs it. */
+  wmiev__mutex_lock(&bus->lock);
+  if (sub->removed) {
+    wmiev__mutex_unlock(&bus->lock);
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  sub->removed = true;
+  g->sub_count--;
+  if (wmiev__in_callback_of(sub)) {
+    /* Its own callback is on this thread's stack: the delivery frees it
+     * when that call returns. */
+    sub->free_on_release = true;
+  } else {
+    while (sub->active > 0) {
+      wmiev__cond_wait(&bus->released, &bus->lock);
+    }
+    wmiev__bus_unlink_subscription(bus, sub);
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  /* The last one out disables; decided under `control`, so a subscriber that
+   * arrived meanwhile keeps the events on. */
+  wmiev__mutex_lock(&bus->control);
+  wmiev__mutex_lock(&bus->lock);
+  bool last = g->sub_count == 0;
+  wmiev__mutex_unlock(&bus->lock);
+  if (last && g->events_on) {
+    g->events_on = false;
+    disable_all(bus, g, false);
+  }
+  wmiev__mutex_unlock(&bus->control);
+  return WMIEV_STATUS_SUCCESS;
+}
+
+void wmiev_subscription_counts(const wmiev_subscription *sub, uint64_t *delivered,
+                               uint64_t *lost) {
+  if (sub == NULL) {
+    return;
+  }
+  wmiev__mutex_lock(&sub->bus->lock);
+  if (delivered != NULL) {
+    *delivered = sub->delivered;
+  }
+  if (lost != NULL) {
+    *lost = sub->lost_total;
+  }
+  wmiev__mutex_unlock(&sub->bus->lock);
+}
+
+/* ---- Block handles (collection) ------------------------------------------------------------- */
+
+wmiev_status wmiev_bus_open_block(wmiev_bus *bus, const GUID *guid, wmiev_block_handle **out) {
+  if (bus == NULL || guid == NULL || out == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  *out = NULL;
+  wmiev_block_handle *h = wmiev__bus_alloc(bus, sizeof *h);
+  if (h == NULL) {
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  wmiev__mutex_lock(&bus->control);
+  wmiev__mutex_lock(&bus->lock);
+  bus_guid *g = wmiev__bus_guid(bus, guid);
+  wmiev__mutex_unlock(&bus->lock);
+  if (g == NULL) {
+    wmiev__mutex_unlock(&bus->control);
+    wmiev__bus_free(bus, h, sizeof *h);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  h->bus = bus;
+  h->g = g;
+  h->prev = NULL;
+  h->next = bus->handles;
+  if (bus->handles != NULL) {
+    bus->handles->prev = h;
+  }
+  bus->handles = h;
+  if (g->open_count++ == 0) {
+    enable_all(bus, g, true);
+  }
+  wmiev__mutex_unlock(&bus->control);
+  *out = h;
+  return WMIEV_STATUS_SUCCESS;
+}
+
+wmiev_status wmiev_bus_close_block(wmiev_block_handle *h) {
+  if (h == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  wmiev_bus *bus = h->bus;
+  bus_guid *g = h->g;
+  wmiev__mutex_lock(&bus->control);
+  if (h->prev != NULL) {
+    h->prev->next = h->next;
+  } else {
+    bus->handles = h->next;
+  }
+  if (h->next != NULL) {
+    h->next->prev = h->prev;
+  }
+  if (--g->open_count == 0) {
+    disable_all(bus, g, true);
+  }
+  wmiev__mutex_unlock(&bus->control);
+  wmiev__bus_free(bus, h, sizeof *h);
+  return WMIEV_STATUS_SUCCESS;
+}
+
+/* ---- Registry changes ------------------------------------------------------------------------ */
+
+void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) {
+  wmiev_bus *bus = ctx;
+  wmiev__mutex_lock(&bus->control);
+  wmiev__mutex_lock(&bus->lock);
+  bus_guid *g = wmiev__bus_guid_find(bus, &event->guid);
+  wmiev__mutex_unlock(&bus->lock);
+  if (g != NULL) {
+    switch (event->kind) {
+    case WMIEV_BLOCK_ADDED:
+      /* A provider registering a GUID that already has consumers gets its
+       * ENABLE now, as on Windows. */
+      if (g->events_on) {
+        enable_one(bus, g, event->device, false);
+      }
+      if (g->open_count != 0 && (event->flags & WMIREG_FLAG_EXPENSIVE) != 0) {
+        enable_one(bus, g, event->device, true);
+      }
+      break;
+    case WMIEV_BLOCK_REMOVED:
+      /* Gone: no DISABLE goes to a provider that no longer provides the block. */
+      set_remove(g->enabled, &g->enabled_count, event->provider_id);
+      set_remove(g->collecting, &g->collecting_count, event->provider_id);
+      break;
+    case WMIEV_BLOCK_CHANGED:
+    default:
+      break;
+    }
+  }
+  wmiev__mutex_unlock(&bus->control);
+}
+
+void wmiev__bus_release_all(wmiev_bus *bus) {
+  /* Subscriptions and handles the owner left behind: disable what is
+   * enabled, then free them. No callback can be running now. */
+  wmiev__mutex_lock(&bus->control);
+  for (size_t i = 0; i < bus->slot_count; i++) {
+    bus_guid *g = bus->slots[i];
+    if (g->events_on) {
+      g->events_on = false;
+      disable_all(bus, g, false);
+    }
+    if (g->open_count != 0) {
+      g->open_count = 0;
+      disable_all(bus, g, true);
+    }
+    wmiev__mutex_lock(&bus->lock);
+    while (g->subs_head != NULL) {
+      wmiev__bus_unlink_subscription(bus, g->subs_head);
+    }
+    g->sub_count = 0;
+    wmiev__mutex_unlock(&bus->lock);
+  }
+  while (bus->handles != NULL) {
+    wmiev_block_handle *h = bus->handles;
+    bus->handles = h->next;
+    wmiev__bus_free(bus, h, sizeof *h);
+  }
+  wmiev__mutex_unlock(&bus->control);
+}
