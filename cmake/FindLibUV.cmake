@@ -1,8 +1,14 @@
 # FindLibUV: locates libuv through pkg-config (Debian 12's libuv1-dev ships
 # no CMake package) and provides the imported target uv::uv.
+#
+# Installed with the wmiev package (wmiev-config.cmake finds wmiev::uv's
+# dependency with it), so it must work without pkg-config too: the plain
+# search paths are tried when pkg-config is missing.
 
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(PC_LIBUV QUIET libuv)
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(PC_LIBUV QUIET libuv)
+endif()
 
 find_path(LibUV_INCLUDE_DIR NAMES uv.h HINTS ${PC_LIBUV_INCLUDE_DIRS})
 find_library(LibUV_LIBRARY NAMES uv HINTS ${PC_LIBUV_LIBRARY_DIRS})

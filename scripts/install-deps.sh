@@ -4,11 +4,14 @@
 # apt (so the script also works without root there, and costs nothing when
 # run by every build script).
 #
-# Usage: scripts/install-deps.sh [--with-m32] [--with-clang] [--all] [--check]
+# Usage: scripts/install-deps.sh [--with-m32] [--with-clang] [--with-mingw] [--all] [--check]
 #   (no flag)     base: CMake, Ninja, gcc/g++, pkg-config, libuv, cmocka
 #   --with-m32    also the 32-bit x86 build (cmake/toolchains/linux-i386.cmake):
 #                 gcc/g++ multilib and the i386 -dev packages (multiarch)
 #   --with-clang  also clang, for the clang build in CI
+#   --with-mingw  also mingw-w64 (x86_64 and i686 compilers, binutils, and the
+#                 headers/import libraries with the DDK), for the Windows
+#                 kernel cross-build (docs/windows.md)
 #   --all         all of the above
 #   --check       only report what is missing; exit 1 if anything is
 set -euo pipefail
@@ -19,12 +22,14 @@ usage() {
 
 with_m32=0
 with_clang=0
+with_mingw=0
 check_only=0
 for arg in "$@"; do
   case "$arg" in
     --with-m32) with_m32=1 ;;
     --with-clang) with_clang=1 ;;
-    --all) with_m32=1 with_clang=1 ;;
+    --with-mingw) with_mingw=1 ;;
+    --all) with_m32=1 with_clang=1 with_mingw=1 ;;
     --check) check_only=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install-deps: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -39,6 +44,13 @@ if ((with_m32)); then
 fi
 if ((with_clang)); then
   packages+=(clang)
+fi
+if ((with_mingw)); then
+  # The -dev packages (dependencies of the compilers anyway) are named so that
+  # a half-removed toolchain is noticed: they hold <ddk/wdm.h>, <wmistr.h>,
+  # <ddk/wmilib.h> and libntoskrnl.a, libwmilib.a, libhal.a.
+  packages+=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64
+    binutils-mingw-w64-i686 mingw-w64-x86-64-dev mingw-w64-i686-dev)
 fi
 
 # A package counts as present only when dpkg says "install ok installed"

@@ -149,8 +149,11 @@ static wmiev_status toaster_function_control(wmiev_device *device, wmiev_irp *ir
     } else {
       t->sim->disables++;
     }
-    logf_(t->sim, "toaster %02u: IRP_MN_%s_EVENTS for ToasterNotify", t->number,
-          enable ? "ENABLE" : "DISABLE");
+    /* The bus sends one to every toaster in turn; one line says it for all. */
+    if (t->number == 0) {
+      logf_(t->sim, "bus -> toasters 00..%02u: IRP_MN_%s_EVENTS for ToasterNotify (one each)",
+            t->sim->toaster_count - 1, enable ? "ENABLE" : "DISABLE");
+    }
   }
   return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, 0);
 }
@@ -386,10 +389,12 @@ static int create_toaster(simulator *sim, toaster *t, uint32_t number) {
   return 0;
 }
 
+/* The first warning of each kind is shown; the rest are in the summary. */
 static void on_warning(wmiev_warning w, const char *message, void *ctx) {
   simulator *sim = ctx;
-  if (w != WMIEV_WARN_NOT_ENABLED) {
-    logf_(sim, "warning %s: %s", wmiev_warning_name(w), message);
+  static atomic_bool shown[WMIEV_WARN_COUNT_];
+  if (!atomic_exchange(&shown[w], true)) {
+    logf_(sim, "warning %s: %s (further ones only counted)", wmiev_warning_name(w), message);
   }
 }
 

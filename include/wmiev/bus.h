@@ -119,10 +119,12 @@ typedef struct wmiev_bus_options {
 WMIEV_EXTERN wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out);
 
 /**
- * @brief Destroys the bus. Subscriptions and open blocks still present are
- *        released (with their DISABLEs), queued events are discarded and
- *        counted. Devices must have been destroyed first; libuv mode must be
- *        detached first (uv.h).
+ * @brief Destroys the bus. Subscriptions and open block handles still present
+ *        are freed and queued events are discarded. Devices must have been
+ *        destroyed first, so no DISABLE goes out here: a provider that
+ *        deregisters is sent none, as on Windows (its DISABLE is due only
+ *        while it is registered, i.e. when the last consumer leaves before
+ *        it does). libuv mode must be detached first (uv.h).
  */
 WMIEV_EXTERN void wmiev_bus_destroy(wmiev_bus *bus);
 
@@ -137,6 +139,8 @@ WMIEV_EXTERN int64_t wmiev_bus_now(wmiev_bus *bus);
 /**
  * @brief Allocates memory for a WNODE to pass to wmiev_bus_write_event()
  *        (the nonpaged pool of the portable API). Zeroed. NULL if out of memory.
+ *        At least a WNODE_HEADER is allocated even when @p size is smaller
+ *        (write_event reads Flags first); the validator still sees @p size.
  */
 WMIEV_EXTERN void *wmiev_bus_alloc_event(wmiev_bus *bus, size_t size);
 
@@ -150,11 +154,12 @@ WMIEV_EXTERN void wmiev_bus_free_event(wmiev_bus *bus, void *wnode);
  * @p wnode must come from wmiev_bus_alloc_event(). On STATUS_SUCCESS the bus
  * owns it (and frees it); on any failure the caller still owns it. A
  * TRACED_GUID WNODE belongs to an ETW logger: it is counted, never
- * delivered and never freed (it may live on the caller's stack), and the
- * call returns STATUS_SUCCESS. Unless WNODE_FLAG_USE_TIMESTAMP is set the
- * bus stamps TimeStamp from its clock. Firing for a GUID that nobody
- * subscribed to returns STATUS_SUCCESS, delivers nothing and counts
- * not_enabled (docs/decisions.md).
+ * delivered and never freed, and the call returns STATUS_SUCCESS; it need
+ * not come from wmiev_bus_alloc_event() (any readable 48-byte header, e.g.
+ * on the caller's stack): only its Flags and Guid are read. Unless
+ * WNODE_FLAG_USE_TIMESTAMP is set the bus stamps TimeStamp from its clock.
+ * Firing for a GUID that nobody subscribed to returns STATUS_SUCCESS,
+ * delivers nothing and counts not_enabled (docs/decisions.md).
  *
  * @return STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW (over max_event_size); the
  *         validator's status; STATUS_DEVICE_DOES_NOT_EXIST (ProviderId names
@@ -215,7 +220,9 @@ typedef void (*wmiev_event_cb)(const wmiev_event *event, void *payload);
 /**
  * @brief Subscribes to @p guid. The GUID need not be registered yet. The
  *        first subscriber of a GUID makes the bus send IRP_MN_ENABLE_EVENTS to
- *        every provider of it (before this call returns).
+ *        every provider of it (before this call returns). A subscription
+ *        made from inside a callback does not receive the event being
+ *        delivered, only later ones.
  */
 WMIEV_EXTERN wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid,
                                               wmiev_event_cb callback, void *payload,
@@ -251,6 +258,8 @@ WMIEV_EXTERN wmiev_status wmiev_bus_close_block(wmiev_block_handle *handle);
 /**
  * @brief Pumped (and libuv) mode: delivers up to @p max_events queued events
  *        (0: all that are queued when the call starts) on the calling thread.
+ *        Called from inside one of this bus's callbacks it returns 0 at once:
+ *        the dispatch already running delivers the rest.
  * @return the number of events taken from the queue.
  */
 WMIEV_EXTERN size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events);
@@ -261,7 +270,8 @@ WMIEV_EXTERN size_t wmiev_bus_pending(wmiev_bus *bus);
 /** @brief Counters of the whole bus. */
 WMIEV_EXTERN void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out);
 
-/** @brief Counters of one GUID (zeros for a GUID the bus never saw). */
+/** @brief Counters of one GUID: zeros for a GUID the bus never saw (one that
+ *         no provider registered and no consumer subscribed to or opened). */
 WMIEV_EXTERN void wmiev_bus_get_guid_stats(wmiev_bus *bus, const GUID *guid,
                                            wmiev_bus_stats *out);
 
@@ -273,8 +283,18 @@ WMIEV_EXTERN const char *wmiev_reject_reason_name(wmiev_reject_reason reason);
  * @brief Hook for the libuv attachment (uv.h) and embedders with their own
  *        loop: called (from any thread, outside locks) when the queue goes
  *        from empty to non-empty, so the owner can schedule wmiev_bus_dispatch().
+ *        Installing a hook while events wait calls it once at once. Returns
+ *        only when no call of the previous hook is still running, so its
+ *        context may be freed afterwards (do not call it from inside the hook).
  */
 WMIEV_EXTERN void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx);
+
+/** @brief The delivery mode the bus was created with (WMIEV_DELIVERY_SYNC for NULL). */
+WMIEV_EXTERN wmiev_delivery wmiev_bus_delivery(wmiev_bus *bus);
+
+/** @brief True if a wakeup hook is installed (wmiev_bus_set_wakeup() with a non-NULL hook):
+ *         the bus is attached to a loop (uv.h) or to an embedder's own. */
+WMIEV_EXTERN bool wmiev_bus_has_wakeup(wmiev_bus *bus);
 
 WMIEV_END_DECLS
 

@@ -6,7 +6,8 @@
  * delivered on the loop's thread, which a uv_async_t wakes (one wake-up for
  * any number of events fired before the loop gets to them). This is the
  * only public header that includes <uv.h>; link with the wmiev::uv target
- * (or `pkg-config wmiev-uv`).
+ * (or `pkg-config wmiev-uv`). <uv.h> needs POSIX types: code compiled as
+ * strict ISO C11 must define _POSIX_C_SOURCE (200809L) before including it.
  */
 #ifndef WMIEV_UV_H
 #define WMIEV_UV_H

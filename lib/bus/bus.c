@@ -19,20 +19,25 @@ void wmiev__bus_free(wmiev_bus *bus, void *ptr, size_t size) {
 
 /* Event memory carries its size in front, so wmiev_bus_write_event() knows
  * how many bytes it may read (whatever BufferSize claims) and how many to
- * give back to the allocator. 16 bytes keep the WNODE 16-aligned. */
+ * give back to the allocator. 16 bytes keep the WNODE 16-aligned: the size
+ * asked for at 0, the size allocated at 8. At least a whole WNODE_HEADER is
+ * allocated (zeroed), so that write_event may read Flags before it looks at
+ * this prefix: a TRACED_GUID WNODE may live on the caller's stack, and the
+ * bytes in front of it are not ours to read. */
 #define EVENT_PREFIX 16u
 
 void *wmiev_bus_alloc_event(wmiev_bus *bus, size_t size) {
-  if (bus == NULL || size > SIZE_MAX - EVENT_PREFIX) {
+  if (bus == NULL || size > SIZE_MAX - EVENT_PREFIX - sizeof(WNODE_HEADER)) {
     return NULL;
   }
-  uint8_t *block = wmiev__bus_alloc(bus, size + EVENT_PREFIX);
+  size_t body = size < sizeof(WNODE_HEADER) ? sizeof(WNODE_HEADER) : size;
+  uint8_t *block = wmiev__bus_alloc(bus, body + EVENT_PREFIX);
   if (block == NULL) {
     return NULL;
   }
-  memset(block, 0, size + EVENT_PREFIX);
-  uint64_t stored = size;
-  memcpy(block, &stored, sizeof stored);
+  memset(block, 0, body + EVENT_PREFIX);
+  uint64_t stored[2] = {size, body};
+  memcpy(block, stored, sizeof stored);
   return block + EVENT_PREFIX;
 }
 
@@ -46,8 +51,9 @@ void wmiev_bus_free_event(wmiev_bus *bus, void *wnode) {
   if (bus == NULL || wnode == NULL) {
     return;
   }
-  size_t size = wmiev__bus_event_size(wnode);
-  wmiev__bus_free(bus, (uint8_t *)wnode - EVENT_PREFIX, size + EVENT_PREFIX);
+  uint64_t body;
+  memcpy(&body, (const uint8_t *)wnode - EVENT_PREFIX + sizeof body, sizeof body);
+  wmiev__bus_free(bus, (uint8_t *)wnode - EVENT_PREFIX, (size_t)body + EVENT_PREFIX);
 }
 
 /* ---- Clock ------------------------------------------------------------------- */
@@ -288,7 +294,19 @@ void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx) 
   wmiev__mutex_lock(&bus->lock);
   bus->wakeup = wakeup;
   bus->wakeup_ctx = ctx;
+  /* A producer may be inside the old hook right now: once this returns the
+   * old context must be free to go, so wait for those calls to finish. */
+  while (bus->wakeups_running != 0) {
+    wmiev__cond_wait(&bus->released, &bus->lock);
+  }
+  /* A new hook starts from a clean slate: if events are already waiting it
+   * is called once now, or they would wait for the next fire. */
+  bus->wake_pending = wakeup != NULL && bus->queue.count != 0;
+  bool call_now = bus->wake_pending;
   wmiev__mutex_unlock(&bus->lock);
+  if (call_now) {
+    wakeup(ctx);
+  }
 }
 
 /* ---- Statistics ------------------------------------------------------------------------- */

@@ -8,7 +8,8 @@
  *
  * Locks, always taken in this order, never held across a callback or an IRP:
  *   control (recursive) serialises enable/disable transitions; IRPs to
- *                       providers are sent while holding it (not `lock`);
+ *                       providers are sent while holding it (not `lock`),
+ *                       so the fire path never takes it;
  *   dispatch_lock       one dispatcher at a time drains the queue;
  *   lock                the GUID table, subscriber lists, the queue, statistics.
  */
@@ -32,12 +33,14 @@ typedef struct bus_guid {
   wmiev_subscription *subs_tail;
   uint32_t sub_count;  /* live (not removed) subscriptions */
   wmiev_bus_stats stats;
+  /* Changed under `control` and `lock` both, so the fire path can read
+   * them under `lock` alone and never waits for a function-control IRP: */
+  uint32_t *enabled;   /* providers enabled (ENABLE_EVENTS sent or being sent, not failed) */
+  size_t enabled_count, enabled_capacity;
+  uint32_t *collecting; /* the same for ENABLE_COLLECTION */
+  size_t collecting_count, collecting_capacity;
   /* Under `control`: */
   uint32_t open_count; /* block handles */
-  uint32_t *enabled;   /* providers sent a successful ENABLE_EVENTS */
-  size_t enabled_count, enabled_capacity;
-  uint32_t *collecting; /* providers sent a successful ENABLE_COLLECTION */
-  size_t collecting_count, collecting_capacity;
   bool events_on;       /* sub_count went above 0 and the enables went out */
 } bus_guid;
 
@@ -51,6 +54,7 @@ struct wmiev_subscription {
   uint32_t active;       /* callbacks in progress (pins) */
   bool removed;          /* unsubscribed: never called again, freed at active == 0 */
   bool free_on_release;  /* unsubscribed from inside its own callback */
+  uint64_t seq;          /* order of creation: a delivery skips subscriptions newer than it */
   uint64_t lost_pending; /* dropped since its last delivery */
   uint64_t delivered;
   uint64_t lost_total;
@@ -78,7 +82,9 @@ struct wmiev_bus {
   bool wake_pending;
   void (*wakeup)(void *ctx);
   void *wakeup_ctx;
+  uint32_t wakeups_running; /* hook calls in progress: set_wakeup waits for them */
   wmiev_bus_stats stats;
+  uint64_t sub_seq; /* the newest subscription's seq (under `lock`) */
   /* Dispatcher scratch (under dispatch_lock): a WNODE rebuilt from a queued
    * record, and the UTF-8 name of the event being delivered. */
   uint8_t *scratch;
@@ -88,7 +94,8 @@ struct wmiev_bus {
 /* ---- bus.c ------------------------------------------------------------------ */
 void *wmiev__bus_alloc(wmiev_bus *bus, size_t size);
 void wmiev__bus_free(wmiev_bus *bus, void *ptr, size_t size);
-/* Bytes allocated for a WNODE by wmiev_bus_alloc_event(). */
+/* Bytes asked of wmiev_bus_alloc_event() for a WNODE (at least a header is
+ * readable even when fewer were asked for). */
 size_t wmiev__bus_event_size(const void *wnode);
 /* The GUID's entry, created if needed (lock held). NULL only when out of memory. */
 bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid);
@@ -135,7 +142,7 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
 void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx);
 /* Releases every subscription and handle left at destroy. */
 void wmiev__bus_release_all(wmiev_bus *bus);
-/* True if the provider was sent a successful ENABLE_EVENTS for the GUID (control held or not: a hint). */
+/* True if the provider is enabled for the GUID's events (takes `lock`, not `control`). */
 bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
 
 #endif /* WMIEV_BUS_INTERNAL_H */

@@ -170,9 +170,13 @@ void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view
   bool reached = false;
 
   wmiev__mutex_lock(&bus->lock);
+  /* Subscribers a callback adds while this event is being delivered come
+   * after it: they get the next one, not this (and a callback that
+   * subscribes cannot keep the walk going forever). */
+  uint64_t newest = bus->sub_seq;
   wmiev_subscription *sub = g->subs_head;
   while (sub != NULL) {
-    if (sub->removed) {
+    if (sub->removed || sub->seq > newest) {
       sub = sub->next;
       continue;
     }
@@ -213,6 +217,9 @@ void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view
   }
 }
 
+/* Largest first buffer for resolving a reference (the requester grows past it). */
+#define REFERENCE_FIRST_BUFFER_MAX (64u * 1024u)
+
 void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
                               bus_guid *g) {
   (void)wnode;
@@ -245,18 +252,22 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
   } else {
     ref.index = view->instance.index;
   }
-  /* Start with the size the reference announced; the requester grows it. */
-  uint32_t size = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + 512u + view->instance.size;
-  if (size < view->instance.size) {
-    size = UINT32_MAX;
-  }
+  /* Start with the size the reference announced; the requester grows it.
+   * TargetDataBlockSize is the driver's word, so only a hint: capped, or a
+   * reference claiming 4 GiB would make the bus try to allocate that much. */
+  uint32_t size = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + 512u;
+  size += view->instance.size < REFERENCE_FIRST_BUFFER_MAX ? view->instance.size
+                                                            : REFERENCE_FIRST_BUFFER_MAX;
   uint8_t *buf = NULL;
+  /* The warning below quotes it, whichever step failed. */
   wmiev_diag diag;
+  memset(&diag, 0, sizeof diag);
   wmiev_status status = WMIEV_STATUS_BUFFER_TOO_SMALL;
   for (int round = 0; round < 4 && status == WMIEV_STATUS_BUFFER_TOO_SMALL; round++) {
     buf = wmiev__bus_alloc(bus, size);
     if (buf == NULL) {
-      status = WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+      status = wmiev_diag_set(&diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "buffer", 0,
+                              "out of memory for a %lu-byte reply buffer", (unsigned long)size);
       break;
     }
     uint32_t got = size;
@@ -300,13 +311,24 @@ void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_i
                              uint32_t instance_index, bool pdo_names, int64_t timestamp,
                              const void *data, uint32_t size);
 
+/* The bus whose queue this thread is draining, if any. */
+static _Thread_local const wmiev_bus *dispatching;
+
 size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
   if (bus == NULL || bus->options.delivery == WMIEV_DELIVERY_SYNC) {
+    return 0;
+  }
+  if (dispatching == bus) {
+    /* Called from one of its own callbacks: this thread already holds
+     * dispatch_lock (waiting for it would never end), and the outer call
+     * goes on draining the queue when the callback returns. */
     return 0;
   }
   /* One dispatcher at a time: records are read in place, and the scratch
    * buffer is shared. */
   wmiev__mutex_lock(&bus->dispatch_lock);
+  const wmiev_bus *outer = dispatching; /* another bus's dispatch further up */
+  dispatching = bus;
   wmiev__mutex_lock(&bus->lock);
   bus->wake_pending = false;
   size_t budget = max_events != 0 ? max_events : bus->queue.count;
@@ -342,12 +364,19 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
         wmiev__delivery how = {g, false};
         wmiev__deliver(bus, wnode, &view, &how);
       }
+    } else {
+      /* Validated when fired, so this cannot happen; if it does, the event
+       * still ends somewhere in the statistics. */
+      wmiev__mutex_lock(&bus->lock);
+      WMIEV__COUNT(bus, g, discarded);
+      wmiev__mutex_unlock(&bus->lock);
     }
     wmiev__mutex_lock(&bus->lock);
     wmiev__queue_pop(&bus->queue);
     wmiev__mutex_unlock(&bus->lock);
     taken++;
   }
+  dispatching = outer;
   wmiev__mutex_unlock(&bus->dispatch_lock);
   return taken;
 }

@@ -192,10 +192,16 @@ static bool enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32
     bus->wake_pending = true;
     wakeup = bus->wakeup;
     wakeup_ctx = bus->wakeup_ctx;
+    bus->wakeups_running++; /* the hook is called outside the lock */
   }
   wmiev__mutex_unlock(&bus->lock);
   if (wakeup != NULL) {
     wakeup(wakeup_ctx);
+    wmiev__mutex_lock(&bus->lock);
+    if (--bus->wakeups_running == 0) {
+      wmiev__cond_broadcast(&bus->released);
+    }
+    wmiev__mutex_unlock(&bus->lock);
   }
   return true;
 }
@@ -211,26 +217,29 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
                           "NULL bus or WNODE");
   }
   fire_ctx f = {bus, diag, NULL};
-  /* The allocation's own size bounds every read, whatever BufferSize claims. */
-  size_t allocated = wmiev__bus_event_size(wnode);
   uint8_t *bytes = wnode;
-  uint32_t buffer_size = 0;
+  /* Flags first, from the header itself: a TRACED_GUID WNODE need not come
+   * from wmiev_bus_alloc_event() (it may be on the caller's stack), so the
+   * allocation prefix in front of it must not be read. Every WNODE passed
+   * here has a whole header (wmiev_bus_alloc_event() allocates at least one). */
   uint32_t flags = 0;
   GUID header_guid;
-  memset(&header_guid, 0, sizeof header_guid);
-  if (allocated >= sizeof(WNODE_HEADER)) {
-    memcpy(&buffer_size, bytes + offsetof(WNODE_HEADER, BufferSize), sizeof buffer_size);
-    memcpy(&flags, bytes + offsetof(WNODE_HEADER, Flags), sizeof flags);
-    memcpy(&header_guid, bytes + offsetof(WNODE_HEADER, Guid), sizeof header_guid);
-  }
+  memcpy(&flags, bytes + offsetof(WNODE_HEADER, Flags), sizeof flags);
+  memcpy(&header_guid, bytes + offsetof(WNODE_HEADER, Guid), sizeof header_guid);
   if ((flags & WNODE_FLAG_TRACED_GUID) != 0) {
     /* For an ETW logger, which the bus does not have; the caller keeps the
-     * buffer whatever happens (it may be on its stack). */
+     * buffer whatever happens. */
     count_fired(&f, &header_guid);
     wmiev__mutex_lock(&bus->lock);
     WMIEV__COUNT(bus, f.g, traced);
     wmiev__mutex_unlock(&bus->lock);
     return WMIEV_STATUS_SUCCESS;
+  }
+  /* The allocation's own size bounds every other read, whatever BufferSize claims. */
+  size_t allocated = wmiev__bus_event_size(wnode);
+  uint32_t buffer_size = 0;
+  if (allocated >= sizeof(WNODE_HEADER)) {
+    memcpy(&buffer_size, bytes + offsetof(WNODE_HEADER, BufferSize), sizeof buffer_size);
   }
   if (buffer_size > bus->options.max_event_size) {
     count_fired(&f, &header_guid);

@@ -59,9 +59,11 @@ static void set_remove(uint32_t *ids, size_t *count, uint32_t id) {
 }
 
 bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
-  wmiev__mutex_lock(&bus->control);
+  /* `lock`, not `control`: `control` is held while function-control IRPs
+   * run, which may take long (pended) or wait for a thread that fires. */
+  wmiev__mutex_lock(&bus->lock);
   bool enabled = set_has(g->enabled, g->enabled_count, provider_id);
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__mutex_unlock(&bus->lock);
   return enabled;
 }
 
@@ -86,32 +88,38 @@ static void count_sent(wmiev_bus *bus, bus_guid *g, uint8_t minor) {
   wmiev__mutex_unlock(&bus->lock);
 }
 
-/* Sends an enable to one provider and records it if it worked (control held). */
+/* Sends an enable to one provider, recorded as enabled unless it fails
+ * (control held). Recorded before the IRP goes out: a driver may fire from
+ * inside its ENABLE callback, and that event comes from an enabled provider. */
 static void enable_one(wmiev_bus *bus, bus_guid *g, wmiev_device *device, bool collection) {
   uint32_t id = wmiev_device_provider_id(device);
   uint32_t **ids = collection ? &g->collecting : &g->enabled;
   size_t *count = collection ? &g->collecting_count : &g->enabled_count;
   size_t *capacity = collection ? &g->collecting_capacity : &g->enabled_capacity;
-  if (set_has(*ids, *count, id)) {
+  wmiev__mutex_lock(&bus->lock);
+  bool already = set_has(*ids, *count, id);
+  bool added = !already && set_add(bus, ids, count, capacity, id);
+  wmiev__mutex_unlock(&bus->lock);
+  if (already) {
     return; /* never two enables without a disable between */
+  }
+  if (!added) {
+    /* Not sent: an enable the bus cannot remember would never be disabled. */
+    wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
+                    "out of memory recording provider %lu as enabled: %s not sent",
+                    (unsigned long)id, collection ? "ENABLE_COLLECTION" : "ENABLE_EVENTS");
+    return;
   }
   uint8_t minor = collection ? IRP_MN_ENABLE_COLLECTION : IRP_MN_ENABLE_EVENTS;
   count_sent(bus, g, minor);
-  wmiev_diag diag;
-  wmiev_status status = wmiev_send_function_control(device, &g->guid, minor, &diag);
+  wmiev_status status = wmiev_send_function_control(device, &g->guid, minor, NULL);
   if (!WMIEV_SUCCESS(status)) {
+    wmiev__mutex_lock(&bus->lock);
+    set_remove(*ids, count, id);
+    wmiev__mutex_unlock(&bus->lock);
     wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED, "provider %lu failed %s: %s",
                     (unsigned long)id, collection ? "ENABLE_COLLECTION" : "ENABLE_EVENTS",
                     wmiev_status_name(status));
-    return;
-  }
-  if (!set_add(bus, ids, count, capacity, id)) {
-    /* Enabled, but we cannot remember it: take it back at once so the pair stays matched. */
-    count_sent(bus, g, collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS);
-    (void)wmiev_send_function_control(
-        device, &g->guid, collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS, NULL);
-    wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
-                    "out of memory recording provider %lu as enabled", (unsigned long)id);
   }
 }
 
@@ -142,14 +150,20 @@ static void enable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
   }
 }
 
-/* Disables every provider that was enabled (control held). */
+/* Disables every provider that was enabled (control held). A provider's
+ * DISABLE callback may subscribe (or open the block) again: the GUID is then
+ * wanted again, that subscribe has re-enabled whoever was disabled so far,
+ * and the providers still in the set stay enabled, so the loop stops. */
 static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
-  uint32_t *ids = collection ? g->collecting : g->enabled;
+  /* Re-read each round: the enable of such a subscribe may move the array. */
+  uint32_t **ids = collection ? &g->collecting : &g->enabled;
   size_t *count = collection ? &g->collecting_count : &g->enabled_count;
   uint8_t minor = collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS;
-  while (*count != 0) {
-    uint32_t id = ids[*count - 1];
+  while (*count != 0 && !(collection ? g->open_count != 0 : g->events_on)) {
+    wmiev__mutex_lock(&bus->lock);
+    uint32_t id = (*ids)[*count - 1];
     (*count)--;
+    wmiev__mutex_unlock(&bus->lock);
     wmiev_device *device = wmiev_registry_device_by_provider_id(bus->registry, id);
     if (device != NULL) {
       count_sent(bus, g, minor);
@@ -185,6 +199,7 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
   sub->g = g;
+  sub->seq = ++bus->sub_seq;
   sub->prev = g->subs_tail;
   if (g->subs_tail != NULL) {
     g->subs_tail->next = sub;
@@ -323,7 +338,11 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
   wmiev_bus *bus = ctx;
   wmiev__mutex_lock(&bus->control);
   wmiev__mutex_lock(&bus->lock);
-  bus_guid *g = wmiev__bus_guid_find(bus, &event->guid);
+  /* A registered GUID gets its entry now, so its statistics count events
+   * fired before anyone subscribed (not_enabled) too. Out of memory, it gets
+   * one at its first subscription instead. */
+  bus_guid *g = event->kind == WMIEV_BLOCK_ADDED ? wmiev__bus_guid(bus, &event->guid)
+                                                 : wmiev__bus_guid_find(bus, &event->guid);
   wmiev__mutex_unlock(&bus->lock);
   if (g != NULL) {
     switch (event->kind) {
@@ -339,8 +358,10 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
       break;
     case WMIEV_BLOCK_REMOVED:
       /* Gone: no DISABLE goes to a provider that no longer provides the block. */
+      wmiev__mutex_lock(&bus->lock);
       set_remove(g->enabled, &g->enabled_count, event->provider_id);
       set_remove(g->collecting, &g->collecting_count, event->provider_id);
+      wmiev__mutex_unlock(&bus->lock);
       break;
     case WMIEV_BLOCK_CHANGED:
     default:

@@ -7,6 +7,10 @@
 #   4. configure reject-major/: wmiev-config-version.cmake must refuse 1.0;
 #   5. compile consumer/main.c with `$CC $(pkg-config --cflags --libs wmiev)`
 #      and run it.
+# With -DWITH_UV=ON (the build has wmiev::uv) steps 2, 3 and 5 also check
+# wmiev-uv.pc and the shipped FindLibUV.cmake, and build and run
+# consumer/uv_main.c through find_package(wmiev COMPONENTS uv) and through
+# `pkg-config wmiev-uv`.
 # Any failure stops with FATAL_ERROR and the output of the failing command.
 cmake_minimum_required(VERSION 3.25)
 
@@ -82,6 +86,30 @@ if(NOT "\n${pc}\n" MATCHES "\nLibs: -L\\\${libdir} -lwmiev( [^\n]*)?\n")
   message(FATAL_ERROR "install.consumer: wmiev.pc lacks 'Libs: -L\${libdir} -lwmiev'")
 endif()
 
+if(WITH_UV)
+  foreach(_file
+      "${prefix}/${INSTALL_INCLUDEDIR}/wmiev/uv.h"
+      "${libdir}/cmake/wmiev/FindLibUV.cmake"
+      "${libdir}/pkgconfig/wmiev-uv.pc")
+    if(NOT EXISTS "${_file}")
+      message(FATAL_ERROR "install.consumer: ${_file} was not installed")
+    endif()
+  endforeach()
+  file(READ "${libdir}/pkgconfig/wmiev-uv.pc" pc_uv)
+  step("installed wmiev-uv.pc:\n${pc_uv}")
+  foreach(_line
+      "prefix=${prefix}"
+      "Name: wmiev-uv"
+      "Version: ${WMIEV_VERSION}"
+      "Requires: wmiev = ${WMIEV_VERSION}, libuv"
+      "Libs: -L\${libdir} -lwmiev_uv")
+    string(FIND "\n${pc_uv}\n" "\n${_line}\n" _at)
+    if(_at EQUAL -1)
+      message(FATAL_ERROR "install.consumer: wmiev-uv.pc lacks the line '${_line}'")
+    endif()
+  endforeach()
+endif()
+
 # ---- 3. CMake consumer ----------------------------------------------------
 # Everything that makes this build what it is goes to the consumer too.
 set(cmake_args -G "${GENERATOR}"
@@ -91,7 +119,8 @@ set(cmake_args -G "${GENERATOR}"
   "-DCMAKE_PREFIX_PATH=${prefix}"
   # Only the scratch prefix may satisfy find_package: no package registries.
   -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
-  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
+  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+  "-DWMIEV_EXPECT_UV=${WITH_UV}")
 if(MAKE_PROGRAM)
   list(APPEND cmake_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
 endif()
@@ -115,6 +144,12 @@ step("running the CMake consumer")
 run("the CMake consumer" "${WORK_DIR}/consumer-build/wmiev-consumer")
 string(STRIP "${run_output}" run_output)
 message(STATUS "  ${run_output}")
+if(WITH_UV)
+  step("running the CMake wmiev::uv consumer")
+  run("the CMake wmiev::uv consumer" "${WORK_DIR}/consumer-build/wmiev-uv-consumer")
+  string(STRIP "${run_output}" run_output)
+  message(STATUS "  ${run_output}")
+endif()
 
 # ---- 4. Version compatibility -------------------------------------------
 step("configuring reject-major/ (find_package(wmiev 1.0 CONFIG) must fail)")
@@ -130,6 +165,9 @@ if(NOT PKG_CONFIG)
   message(FATAL_ERROR "install.consumer: pkg-config was not found at configure time")
 endif()
 set(ENV{PKG_CONFIG_PATH} "${libdir}/pkgconfig")
+if(PKG_CONFIG_LIBDIR)
+  set(ENV{PKG_CONFIG_LIBDIR} "${PKG_CONFIG_LIBDIR}") # the i386 build's .pc files (libuv)
+endif()
 run("pkg-config --variable=prefix wmiev" "${PKG_CONFIG}" --variable=prefix wmiev)
 string(STRIP "${run_output}" pc_prefix)
 if(NOT pc_prefix STREQUAL prefix)
@@ -161,5 +199,22 @@ set(ENV{LD_LIBRARY_PATH} "${libdir}")
 run("the pkg-config consumer" "${exe}")
 string(STRIP "${run_output}" run_output)
 message(STATUS "  ${run_output}")
+
+if(WITH_UV)
+  run("pkg-config --cflags wmiev-uv" "${PKG_CONFIG}" --cflags wmiev-uv)
+  separate_arguments(pc_uv_cflags UNIX_COMMAND "${run_output}")
+  run("pkg-config --libs wmiev-uv" "${PKG_CONFIG}" --libs wmiev-uv)
+  string(STRIP "${run_output}" pc_uv_libs)
+  separate_arguments(pc_uv_libs_list UNIX_COMMAND "${pc_uv_libs}")
+  set(exe_uv "${WORK_DIR}/pkg-config-uv-consumer")
+  step("compiling with pkg-config: ${C_COMPILER} ${C_FLAGS} -std=c11 ... uv_main.c ${pc_uv_libs}")
+  run("compiling the pkg-config wmiev-uv consumer" "${C_COMPILER}" ${cflags} -std=c11
+      ${pc_uv_cflags} "${SOURCE_DIR}/consumer/uv_main.c" -o "${exe_uv}" ${ldflags}
+      ${pc_uv_libs_list})
+  step("running the pkg-config wmiev-uv consumer")
+  run("the pkg-config wmiev-uv consumer" "${exe_uv}")
+  string(STRIP "${run_output}" run_output)
+  message(STATUS "  ${run_output}")
+endif()
 
 step("passed")
