@@ -40,15 +40,12 @@
 #include <ddk/wmilib.h>
 
 /*
- * Two routines of libwmiev. Its public headers declare GUID and the WNODE
- * types themselves (byte-identical to the ones above, which
- * tests/windows/abi_equality.c proves), so they cannot share a translation
- * unit with <wmistr.h>; the two prototypes are repeated here from
- * <wmiev/guid.h> and <wmiev/wmiev.h>.
+ * For wmiev_guid_format and wmiev_version_string. The kernel build of
+ * libwmiev defines WMIEV_USE_SYSTEM_WMISTR for everything that links it, so
+ * wmiev's headers take GUID and the WNODE types from the system headers
+ * above instead of declaring their own (include/wmiev/wnode.h).
  */
-#define WMIEV_GUID_STRING_SIZE 39
-size_t wmiev_guid_format(const GUID *guid, char out[WMIEV_GUID_STRING_SIZE]);
-const char *wmiev_version_string(void);
+#include <wmiev/wmiev.h>
 
 /* Pool tag, shown as "WmEx" by pool tools. */
 #define EXAMPLE_POOL_TAG                                                                          \

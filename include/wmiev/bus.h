@@ -20,6 +20,11 @@
  * when the queue is full the event is dropped and counted, per GUID and per
  * subscriber. Callbacks never run under a library lock. Threading rules:
  * docs/threading.md.
+ *
+ * Windows kernel builds: WMI itself is the bus. The calls forward to the
+ * kernel routines named under "Windows:" below, at the IRQL those routines
+ * allow (docs/windows.md has the whole porting table); their statuses come
+ * back unchanged. Calls that have nothing to forward to are listed there.
  */
 #ifndef WMIEV_BUS_H
 #define WMIEV_BUS_H
@@ -115,7 +120,13 @@ typedef struct wmiev_bus_options {
   void *resolve_pdo_ctx;
 } wmiev_bus_options;
 
-/** @brief Creates a bus (and its registry). */
+/**
+ * @brief Creates a bus (and its registry).
+ *
+ * Windows: a small object (options, counters, open consumer objects),
+ * nonpaged pool; WMIEV_DELIVERY_LIBUV is refused with STATUS_NOT_SUPPORTED.
+ * IRQL <= DISPATCH_LEVEL.
+ */
 WMIEV_EXTERN wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out);
 
 /**
@@ -125,10 +136,14 @@ WMIEV_EXTERN wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmi
  *        deregisters is sent none, as on Windows (its DISABLE is due only
  *        while it is registered, i.e. when the last consumer leaves before
  *        it does). libuv mode must be detached first (uv.h).
+ *        Windows: ends what is left as wmiev_bus_unsubscribe() and
+ *        wmiev_bus_close_block() do. PASSIVE_LEVEL.
  */
 WMIEV_EXTERN void wmiev_bus_destroy(wmiev_bus *bus);
 
-/** @brief The bus's registry: create devices and providers in it. */
+/** @brief The bus's registry: create devices and providers in it.
+ *         Windows: an opaque handle for wmiev_provider_create() and the
+ *         requester calls (WMI keeps the real registry). */
 WMIEV_EXTERN wmiev_registry *wmiev_bus_registry(wmiev_bus *bus);
 
 /** @brief The bus's current time (its clock), 100-ns units since 1601. */
@@ -141,10 +156,13 @@ WMIEV_EXTERN int64_t wmiev_bus_now(wmiev_bus *bus);
  *        (the nonpaged pool of the portable API). Zeroed. NULL if out of memory.
  *        At least a WNODE_HEADER is allocated even when @p size is smaller
  *        (write_event reads Flags first); the validator still sees @p size.
+ *        Windows: ExAllocatePoolWithTag (nonpaged, tag "Wiev"), nothing in
+ *        front of the block, so that the kernel can free it. IRQL <= DISPATCH_LEVEL.
  */
 WMIEV_EXTERN void *wmiev_bus_alloc_event(wmiev_bus *bus, size_t size);
 
-/** @brief Frees memory from wmiev_bus_alloc_event() (after a failed write_event). */
+/** @brief Frees memory from wmiev_bus_alloc_event() (after a failed write_event).
+ *         Windows: ExFreePoolWithTag, IRQL <= DISPATCH_LEVEL. */
 WMIEV_EXTERN void wmiev_bus_free_event(wmiev_bus *bus, void *wnode);
 
 /**
@@ -160,6 +178,16 @@ WMIEV_EXTERN void wmiev_bus_free_event(wmiev_bus *bus, void *wnode);
  * WNODE_FLAG_USE_TIMESTAMP is set the bus stamps TimeStamp from its clock.
  * Firing for a GUID that nobody subscribed to returns STATUS_SUCCESS,
  * delivers nothing and counts not_enabled (docs/decisions.md).
+ *
+ * Windows: IoWMIWriteEvent, with the same ownership rule, at IRQL <=
+ * APC_LEVEL (any IRQL for TRACED_GUID). At DISPATCH_LEVEL the call is
+ * deferred to a work item on the provider's device object (the WNODE's
+ * ProviderId must be a wmiev provider's), which calls IoWMIWriteEvent and
+ * frees the WNODE if that fails; the call then returns STATUS_SUCCESS, and
+ * STATUS_INSUFFICIENT_RESOURCES (caller keeps it) when no work item can be
+ * had or queue_capacity of them are pending. Above DISPATCH_LEVEL:
+ * STATUS_INVALID_DEVICE_REQUEST, nothing passed on. The kernel does not
+ * validate as the bus does; max_event_size and strict are not applied.
  *
  * @return STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW (over max_event_size); the
  *         validator's status; STATUS_DEVICE_DOES_NOT_EXIST (ProviderId names
@@ -177,6 +205,10 @@ WMIEV_EXTERN wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmi
  *        @p device's block @p guid, instance @p instance_index, and fires it.
  *        The data is copied: the caller keeps @p data (the WDK face's
  *        WmiFireEvent frees its EventData itself).
+ *        Windows: the data is copied into nonpaged pool and the copy passed
+ *        to WmiFireEvent, which takes it, whatever its status (spec §9.9;
+ *        docs/windows.md). IRQL <= DISPATCH_LEVEL; above it
+ *        STATUS_INVALID_DEVICE_REQUEST, nothing passed on.
  * @return as wmiev_bus_write_event().
  */
 WMIEV_EXTERN wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device,
@@ -223,6 +255,10 @@ typedef void (*wmiev_event_cb)(const wmiev_event *event, void *payload);
  *        every provider of it (before this call returns). A subscription
  *        made from inside a callback does not receive the event being
  *        delivered, only later ones.
+ *        Windows: IoWMIOpenBlock(WMIGUID_NOTIFICATION | SYNCHRONIZE) +
+ *        IoWMISetNotificationCallback; WMI sends the ENABLE_EVENTS. Events
+ *        are validated and delivered on the kernel's notification thread.
+ *        IRQL <= APC_LEVEL.
  */
 WMIEV_EXTERN wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid,
                                               wmiev_event_cb callback, void *payload,
@@ -234,6 +270,9 @@ WMIEV_EXTERN wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid,
  *        callback, which then finishes normally. The last subscriber of a
  *        GUID makes the bus send IRP_MN_DISABLE_EVENTS to the providers it
  *        enabled.
+ *        Windows: the notification callback is replaced by a no-op, the call
+ *        waits for callbacks in progress, then ObDereferenceObject.
+ *        IRQL <= APC_LEVEL.
  */
 WMIEV_EXTERN wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *subscription);
 
@@ -246,11 +285,14 @@ WMIEV_EXTERN void wmiev_subscription_counts(const wmiev_subscription *subscripti
  *        open sends IRP_MN_ENABLE_COLLECTION to the providers that registered
  *        the block EXPENSIVE; the last close sends DISABLE_COLLECTION.
  *        Queries themselves go through requester.h with wmiev_bus_registry().
+ *        Windows: IoWMIOpenBlock(WMIGUID_QUERY); WMI does the counting.
+ *        IRQL <= APC_LEVEL.
  */
 WMIEV_EXTERN wmiev_status wmiev_bus_open_block(wmiev_bus *bus, const GUID *guid,
                                                wmiev_block_handle **out);
 
-/** @brief Closes a handle from wmiev_bus_open_block(). */
+/** @brief Closes a handle from wmiev_bus_open_block(). Windows: ObDereferenceObject,
+ *         IRQL <= APC_LEVEL. */
 WMIEV_EXTERN wmiev_status wmiev_bus_close_block(wmiev_block_handle *handle);
 
 /* ---- Delivery ------------------------------------------------------------------ */
@@ -260,6 +302,7 @@ WMIEV_EXTERN wmiev_status wmiev_bus_close_block(wmiev_block_handle *handle);
  *        (0: all that are queued when the call starts) on the calling thread.
  *        Called from inside one of this bus's callbacks it returns 0 at once:
  *        the dispatch already running delivers the rest.
+ *        Windows: WMI delivers; always 0.
  * @return the number of events taken from the queue.
  */
 WMIEV_EXTERN size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events);

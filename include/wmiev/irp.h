@@ -73,7 +73,11 @@ WMIEV_EXTERN wmiev_status wmiev_irp_forward(wmiev_device *device, wmiev_irp *irp
 /** @brief Marks @p irp pending (IoMarkIrpPending); the dispatch routine then returns PENDING. */
 WMIEV_EXTERN void wmiev_irp_mark_pending(wmiev_irp *irp);
 
-/** @brief True once the IRP has been completed. */
+/**
+ * @brief True once the IRP has been completed — or, for an IRP that travels a
+ *        WDK-face device stack, once its completion has begun (it then runs
+ *        the upper drivers' completion routines through IoCompleteRequest).
+ */
 WMIEV_EXTERN bool wmiev_irp_is_completed(const wmiev_irp *irp);
 
 WMIEV_END_DECLS

@@ -7,6 +7,10 @@
  * pointer-sized union member (`Pdo`): WMIREGGUIDW is 32 bytes on x86_64 and 28
  * on i386, and the GUID array of WMIREGINFOW starts at 24 or 20. A `uintptr_t`
  * reproduces that on the matching Linux word size.
+ *
+ * With WMIEV_USE_SYSTEM_WMISTR (Windows kernel builds, see wnode.h) the
+ * system's <wmistr.h>, included by wnode.h, defines all of this; only the
+ * layout pins remain.
  */
 #ifndef WMIEV_REGINFO_H
 #define WMIEV_REGINFO_H
@@ -14,6 +18,8 @@
 #include "wnode.h"
 
 WMIEV_BEGIN_DECLS
+
+#if !defined(WMIEV_USE_SYSTEM_WMISTR)
 
 /* ---- WMIREGGUID.Flags (spec §3.3) -------------------------------------- */
 #define WMIREG_FLAG_EXPENSIVE 0x00000001u
@@ -54,6 +60,8 @@ typedef WMIREGGUIDW WMIREGGUID;
 typedef PWMIREGGUIDW PWMIREGGUID;
 typedef WMIREGINFOW WMIREGINFO;
 typedef PWMIREGINFOW PWMIREGINFO;
+
+#endif /* !WMIEV_USE_SYSTEM_WMISTR */
 
 /* ---- Layout pins (spec §8.2) ------------------------------------------- */
 #if UINTPTR_MAX == 0xffffffffu

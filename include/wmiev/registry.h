@@ -10,6 +10,13 @@
  *
  * Threading: every function may be called from any thread. No registry lock
  * is held while a dispatch routine or an observer runs.
+ *
+ * Windows kernel builds: the kernel's WMI service is the registry. Only
+ * wmiev_registration_control() and the wmiev_device_* accessors of a
+ * provider's device do something there (IoWMIRegistrationControl,
+ * IoWMIDeviceObjectToProviderId); creating registries or bare devices,
+ * sending IRPs and reading registrations return STATUS_NOT_SUPPORTED, NULL,
+ * 0 or zeros (docs/windows.md).
  */
 #ifndef WMIEV_REGISTRY_H
 #define WMIEV_REGISTRY_H
@@ -167,6 +174,9 @@ WMIEV_EXTERN wmiev_status wmiev_device_send_wmi_irp(wmiev_device *device, uint8_
  * WMIUPDATE; DEREGISTER waits for WMI IRPs in flight and removes the blocks;
  * BLOCK_IRPS stops new WMI IRPs (docs/decisions.md). Nothing is registered
  * when the answer is malformed.
+ *
+ * Windows: IoWMIRegistrationControl(device object, @p action), PASSIVE_LEVEL;
+ * its status is returned as is, and WMI does the handshake.
  *
  * @return STATUS_SUCCESS; STATUS_INVALID_PARAMETER for an unknown action (or
  *         REGISTER of a registered device, UPDATE of an unregistered one);

@@ -12,6 +12,15 @@
  * registry to its provider and index), by provider id + index, or by a
  * dynamic name, which is offered to each provider of the GUID in
  * registration order until one does not answer STATUS_WMI_INSTANCE_NOT_FOUND.
+ *
+ * Windows kernel builds: IoWMIOpenBlock, then IoWMIQueryAllData,
+ * IoWMIQuerySingleInstance, IoWMISetSingleInstance, IoWMISetSingleItem or
+ * IoWMIExecuteMethod, then ObDereferenceObject; IRQL <= APC_LEVEL. Queries
+ * run into a nonpaged buffer that grows on STATUS_BUFFER_TOO_SMALL and are
+ * copied to @p buf (same two-call contract). Instances are named by name
+ * only (provider_id is not used; provider id + index gives
+ * STATUS_NOT_SUPPORTED). wmiev_send_function_control() returns
+ * STATUS_NOT_SUPPORTED: WMI sends those requests itself.
  */
 #ifndef WMIEV_REQUESTER_H
 #define WMIEV_REQUESTER_H

@@ -2,11 +2,22 @@
  * @file wmi_codes.h
  * @brief IRP_MJ_SYSTEM_CONTROL minor codes, registration actions and DataPath
  *        values of the WMI path, with Windows' numbers (spec §3.4, §4).
+ *
+ * With WMIEV_USE_SYSTEM_WMISTR (Windows kernel builds, see wnode.h) they come
+ * from the system's <wdm.h> instead: same values, no second definition.
  */
 #ifndef WMIEV_WMI_CODES_H
 #define WMIEV_WMI_CODES_H
 
 #include "common.h"
+
+#if defined(WMIEV_USE_SYSTEM_WMISTR)
+#if defined(__MINGW32__)
+#include <ddk/wdm.h>
+#else
+#include <wdm.h>
+#endif
+#else /* !WMIEV_USE_SYSTEM_WMISTR */
 
 /** The major function code of every WMI IRP. */
 #define IRP_MJ_SYSTEM_CONTROL 0x17
@@ -35,5 +46,7 @@
 /* ---- Parameters.WMI.DataPath values of a REGINFO(_EX) request ---------- */
 #define WMIREGISTER 0
 #define WMIUPDATE 1
+
+#endif /* WMIEV_USE_SYSTEM_WMISTR */
 
 #endif /* WMIEV_WMI_CODES_H */

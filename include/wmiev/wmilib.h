@@ -44,11 +44,14 @@ typedef struct wmiev_reginfo_answer {
   uint32_t reg_flags;            /**< OR-ed into every block: INSTANCE_BASENAME or INSTANCE_PDO, ... */
   const uint16_t *base_name;     /**< INSTANCE_BASENAME: the base name (copied) */
   size_t base_name_units;
-  const uint16_t *registry_path; /**< the driver's registry path (copied; may be NULL) */
+  /** The driver's registry path (copied; may be NULL). Windows: NULL answers WMI with
+   *  the service key, "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\ServiceName". */
+  const uint16_t *registry_path;
   size_t registry_path_units;
   const uint16_t *mof_resource;  /**< MOF resource name (copied; may be NULL) */
   size_t mof_resource_units;
-  uintptr_t pdo;                 /**< INSTANCE_PDO: the PDO (a wmiev_device* in the portable API) */
+  /** INSTANCE_PDO: the PDO (a wmiev_device* in the portable API; Windows: its PDEVICE_OBJECT). */
+  uintptr_t pdo;
 } wmiev_reginfo_answer;
 
 /**
@@ -114,6 +117,8 @@ WMIEV_EXTERN wmiev_status wmiev_wmilib_system_control(const wmiev_wmilib_context
  * @p buffer_used, or a "too small" that asks for no more than the buffer
  * has, is completed with STATUS_INVALID_BUFFER_SIZE and recorded as a
  * WMIEV_VIOLATION_BAD_REPLY.
+ * Windows: WmiCompleteRequest (IRQL <= DISPATCH_LEVEL), which packages the
+ * reply itself; the wmiev_irp a callback was given ends here.
  * @return the status the IRP was completed with (STATUS_SUCCESS for a
  *         WNODE_TOO_SMALL reply), or STATUS_INVALID_DEVICE_REQUEST if the IRP
  *         was already completed.
@@ -132,6 +137,16 @@ typedef struct wmiev_provider_options {
   wmiev_device *lower;          /**< device below (NULL: bottom of a stack) */
   const char *instance_id;      /**< device instance id, if this device is a PDO */
   const char *name;             /**< for diagnostics */
+  /**
+   * Windows kernel builds: the driver's PDEVICE_OBJECT (its FDO or filter
+   * device object, created in AddDevice), required. The provider registers
+   * that device object with WMI and runs for it in
+   * wmiev_provider_system_control(); @c lower and @c instance_id are not
+   * used there (the driver attached the device itself).
+   * Other builds: ignored, must be NULL (the provider creates its own
+   * wmiev_device in the registry).
+   */
+  void *wdm_device;
 } wmiev_provider_options;
 
 /**
@@ -139,16 +154,51 @@ typedef struct wmiev_provider_options {
  *        wmiev_wmilib_system_control() and acts on the disposition
  *        (completes NOT_COMPLETED, forwards FORWARD and NOT_WMI).
  *        It is not registered yet: call wmiev_registration_control().
+ *
+ * Windows: binds the provider to options->wdm_device and generates its
+ * WMILIB_CONTEXT (the GUID list as is; DpWmiXxx trampolines that call the
+ * portable callbacks, with a wmiev_device standing for the device object
+ * and a wmiev_irp for each IRP). One provider per device object. The
+ * driver's IRP_MJ_SYSTEM_CONTROL dispatch calls
+ * wmiev_provider_system_control(). IRQL <= DISPATCH_LEVEL.
  */
 WMIEV_EXTERN wmiev_status wmiev_provider_create(wmiev_registry *registry,
                                                 const wmiev_provider_options *options,
                                                 wmiev_provider **out);
 
-/** @brief Deregisters (if registered) and destroys the provider and its device. */
+/**
+ * @brief Deregisters (if registered) and destroys the provider and its device.
+ *        Windows: IoWMIRegistrationControl(DEREGISTER) if registered, then
+ *        waits for IoWMIWriteEvent calls deferred to work items; the device
+ *        object is the driver's own and stays. PASSIVE_LEVEL, never from the
+ *        IRP_MJ_SYSTEM_CONTROL dispatch (DEREGISTER waits for WMI IRPs).
+ */
 WMIEV_EXTERN wmiev_status wmiev_provider_destroy(wmiev_provider *provider);
 
 /** @brief The provider's device. */
 WMIEV_EXTERN wmiev_device *wmiev_provider_device(const wmiev_provider *provider);
+
+/**
+ * @brief The IRP_MJ_SYSTEM_CONTROL step of a driver whose WMI blocks are a
+ *        portable provider (Windows kernel builds).
+ *
+ * The driver's DispatchSystemControl routine calls it with the PIRP and
+ * returns what it returns. It runs WmiSystemControl with a WMILIB_CONTEXT
+ * generated from the provider's GUID list, whose DpWmiXxx callbacks call the
+ * portable callbacks, and then acts on the disposition: IrpProcessed (a
+ * callback completed or pended the IRP) returns its status; IrpNotCompleted
+ * completes the IRP with IoCompleteRequest; IrpForward and IrpNotWmi
+ * forward it to the device below the provider's device object
+ * (IoSkipCurrentIrpStackLocation + IoCallDriver) or, with none below,
+ * complete it with the status it carries. IRQL: PASSIVE_LEVEL (WmiSystemControl).
+ *
+ * Other builds: a provider's device dispatches by itself, and this returns
+ * WMIEV_STATUS_NOT_SUPPORTED without touching @p irp.
+ *
+ * @param irp the PIRP the dispatch routine received
+ * @return the NTSTATUS to return from the dispatch routine
+ */
+WMIEV_EXTERN wmiev_status wmiev_provider_system_control(wmiev_provider *provider, void *irp);
 
 /**
  * @brief Replaces the GUID list (before an UPDATE_GUIDS or REREGISTER).

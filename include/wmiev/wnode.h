@@ -13,13 +13,50 @@
  *
  * All multi-byte fields are little-endian on the wire, as on Windows; wmiev
  * supports little-endian hosts only (asserted in lib/core).
+ *
+ * Windows kernel builds define WMIEV_USE_SYSTEM_WMISTR (the kernel branch of
+ * lib/CMakeLists.txt makes it a PUBLIC definition of the wmiev target): a
+ * driver includes <wdm.h> and <wmistr.h> as well as wmiev's headers, and two
+ * definitions of GUID or WNODE_HEADER in one translation unit cannot coexist.
+ * This header then includes the system's <wdm.h> (mingw-w64: <ddk/wdm.h>) and
+ * <wmistr.h> and adds only what they lack; the layout pins below check the
+ * system's types. They are the same bytes (tests/windows/abi_equality.c),
+ * except that mingw-w64's WNODE_ALL_DATA is 72 bytes (spec §8.2): wmiev's
+ * core never uses sizeof(WNODE_ALL_DATA), so its output does not change.
+ * The member types are then ULONG/UCHAR/WCHAR instead of uint32_t/uint8_t/
+ * uint16_t: same sizes and signedness, other C types (ULONG is unsigned long).
  */
 #ifndef WMIEV_WNODE_H
 #define WMIEV_WNODE_H
 
 #include "common.h"
 
+#if defined(WMIEV_USE_SYSTEM_WMISTR)
+#if defined(__MINGW32__)
+#include <ddk/wdm.h>
+#else
+#include <wdm.h>
+#endif
+#include <wmistr.h>
+#endif
+
 WMIEV_BEGIN_DECLS
+
+#if defined(WMIEV_USE_SYSTEM_WMISTR)
+
+#ifndef __LPCGUID_DEFINED__
+#define __LPCGUID_DEFINED__
+typedef const GUID *LPCGUID;
+#endif
+/* Older targets' headers omit the flags added after Windows XP. */
+#ifndef WNODE_FLAG_SEND_DATA_BLOCK
+#define WNODE_FLAG_SEND_DATA_BLOCK 0x00400000
+#endif
+#ifndef WNODE_FLAG_VERSIONED_PROPERTIES
+#define WNODE_FLAG_VERSIONED_PROPERTIES 0x00800000
+#endif
+
+#else /* !WMIEV_USE_SYSTEM_WMISTR */
 
 #ifndef GUID_DEFINED
 #define GUID_DEFINED
@@ -74,9 +111,6 @@ typedef union _LARGE_INTEGER {
 #define WNODE_FLAG_SEND_DATA_BLOCK 0x00400000u
 #define WNODE_FLAG_VERSIONED_PROPERTIES 0x00800000u
 #define WNODE_FLAG_SEVERITY_MASK 0xff000000u
-
-/** Extracts the severity byte of a WNODE_EVENT_REFERENCE's flags. */
-#define WMIEV_WNODE_SEVERITY(flags) ((uint8_t)(((uint32_t)(flags)) >> 24))
 
 /** The 48-byte header every WNODE starts with. */
 typedef struct _WNODE_HEADER {
@@ -171,6 +205,11 @@ typedef struct tagWNODE_TOO_SMALL {
   uint32_t SizeNeeded;
 } WNODE_TOO_SMALL, *PWNODE_TOO_SMALL;
 
+#endif /* WMIEV_USE_SYSTEM_WMISTR */
+
+/** Extracts the severity byte of a WNODE_EVENT_REFERENCE's flags. */
+#define WMIEV_WNODE_SEVERITY(flags) ((uint8_t)(((uint32_t)(flags)) >> 24))
+
 /* ---- Layout pins (spec §8.2; identical on x86_64 and i386) ------------- */
 #define WMIEV__PIN(cond) WMIEV_STATIC_ASSERT(cond, #cond)
 WMIEV__PIN(sizeof(GUID) == 16);
@@ -188,7 +227,13 @@ WMIEV__PIN(offsetof(WNODE_HEADER, Guid) == 24);
 WMIEV__PIN(offsetof(WNODE_HEADER, ClientContext) == 40);
 WMIEV__PIN(offsetof(WNODE_HEADER, Flags) == 44);
 WMIEV__PIN(sizeof(OFFSETINSTANCEDATAANDLENGTH) == 8 && WMIEV_ALIGNOF(OFFSETINSTANCEDATAANDLENGTH) == 4);
+#if defined(WMIEV_USE_SYSTEM_WMISTR) && defined(__MINGW32__)
+/* mingw-w64 declares OffsetInstanceDataAndLength[1] where Microsoft declares
+ * []: 8 bytes of tail (spec §8.2, §9.1). Same members at the same offsets. */
+WMIEV__PIN(sizeof(WNODE_ALL_DATA) == 72 && WMIEV_ALIGNOF(WNODE_ALL_DATA) == 8);
+#else
 WMIEV__PIN(sizeof(WNODE_ALL_DATA) == 64 && WMIEV_ALIGNOF(WNODE_ALL_DATA) == 8);
+#endif
 WMIEV__PIN(offsetof(WNODE_ALL_DATA, DataBlockOffset) == 48);
 WMIEV__PIN(offsetof(WNODE_ALL_DATA, InstanceCount) == 52);
 WMIEV__PIN(offsetof(WNODE_ALL_DATA, OffsetInstanceNameOffsets) == 56);

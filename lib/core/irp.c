@@ -6,6 +6,11 @@
  * copy is what lets a sender give up on a pended IRP after the timeout: the
  * late completer then frees the state, and nobody touches the caller's
  * memory after the call returned.
+ *
+ * A layer above the core may install a completer on an IRP it received
+ * (wmiev__irp_set_completer): completion then goes through that layer first
+ * (the WDK face's IoCompleteRequest, with its completion routines) and comes
+ * back through wmiev__irp_complete_now().
  */
 #include <string.h>
 
@@ -64,7 +69,9 @@ bool wmiev_irp_is_completed(const wmiev_irp *irp) {
   }
   wmiev__irp_state *state = irp->internal;
   wmiev__mutex_lock(&state->registry->lock);
-  bool completed = state->completed;
+  /* Handed to a completer counts: the driver has completed it, the reply is
+   * final, and a second completion is already an error. */
+  bool completed = state->completed || state->completing;
   wmiev__mutex_unlock(&state->registry->lock);
   return completed;
 }
@@ -73,26 +80,31 @@ static void free_state(wmiev__irp_state *state) {
   wmiev__free(state->registry, state, state->alloc_size);
 }
 
-wmiev_status wmiev_irp_complete(wmiev_irp *irp, wmiev_status status, uintptr_t information) {
-  if (irp == NULL) {
-    return WMIEV_STATUS_INVALID_PARAMETER;
+void wmiev__irp_set_completer(wmiev_irp *irp, wmiev__irp_completer_fn fn, void *ctx) {
+  if (irp == NULL || irp->internal == NULL) {
+    return;
   }
   wmiev__irp_state *state = irp->internal;
-  if (state == NULL) {
-    /* An IRP the library did not send (built by a test): nothing to track. */
-    irp->IoStatus.Status = status;
-    irp->IoStatus.Information = information;
-    return status;
-  }
+  wmiev__mutex_lock(&state->registry->lock);
+  state->completer = fn;
+  state->completer_ctx = ctx;
+  wmiev__mutex_unlock(&state->registry->lock);
+}
+
+/* Called with the lock held; releases it. */
+static wmiev_status report_completed_twice(wmiev_registry *registry, const wmiev_irp *irp,
+                                           wmiev_status status) {
+  wmiev__mutex_unlock(&registry->lock);
+  wmiev__report_violation(registry, WMIEV_VIOLATION_COMPLETED_TWICE,
+                          "IRP (minor 0x%02x) completed twice; second status %s ignored",
+                          (unsigned)irp->MinorFunction, wmiev_status_name(status));
+  return WMIEV_STATUS_INVALID_DEVICE_REQUEST;
+}
+
+/* The completion itself (lock held on entry, released on return). */
+static wmiev_status finish_locked(wmiev_irp *irp, wmiev__irp_state *state, wmiev_status status,
+                                  uintptr_t information) {
   wmiev_registry *registry = state->registry;
-  wmiev__mutex_lock(&registry->lock);
-  if (state->completed) {
-    wmiev__mutex_unlock(&registry->lock);
-    wmiev__report_violation(registry, WMIEV_VIOLATION_COMPLETED_TWICE,
-                            "IRP (minor 0x%02x) completed twice; second status %s ignored",
-                            (unsigned)irp->MinorFunction, wmiev_status_name(status));
-    return WMIEV_STATUS_INVALID_DEVICE_REQUEST;
-  }
   irp->IoStatus.Status = status;
   irp->IoStatus.Information = information;
   state->completed = true;
@@ -110,6 +122,53 @@ wmiev_status wmiev_irp_complete(wmiev_irp *irp, wmiev_status status, uintptr_t i
     free_state(state);
   }
   return status;
+}
+
+wmiev_status wmiev_irp_complete(wmiev_irp *irp, wmiev_status status, uintptr_t information) {
+  if (irp == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  wmiev__irp_state *state = irp->internal;
+  if (state == NULL) {
+    /* An IRP the library did not send (built by a test): nothing to track. */
+    irp->IoStatus.Status = status;
+    irp->IoStatus.Information = information;
+    return status;
+  }
+  wmiev_registry *registry = state->registry;
+  wmiev__mutex_lock(&registry->lock);
+  if (state->completed || state->completing) {
+    return report_completed_twice(registry, irp, status);
+  }
+  if (state->completer != NULL) {
+    /* The layer above completes its own IRP first; it calls
+     * wmiev__irp_complete_now() when its completion reaches the end. The
+     * IRP may be freed by the time the completer returns: not touched again. */
+    state->completing = true;
+    wmiev__irp_completer_fn fn = state->completer;
+    void *ctx = state->completer_ctx;
+    wmiev__mutex_unlock(&registry->lock);
+    fn(irp, status, information, ctx);
+    return status;
+  }
+  return finish_locked(irp, state, status, information);
+}
+
+wmiev_status wmiev__irp_complete_now(wmiev_irp *irp, wmiev_status status, uintptr_t information) {
+  if (irp == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  wmiev__irp_state *state = irp->internal;
+  if (state == NULL) {
+    irp->IoStatus.Status = status;
+    irp->IoStatus.Information = information;
+    return status;
+  }
+  wmiev__mutex_lock(&state->registry->lock);
+  if (state->completed) {
+    return report_completed_twice(state->registry, irp, status);
+  }
+  return finish_locked(irp, state, status, information);
 }
 
 /* Waits for a pended IRP; false on timeout (the state is then abandoned).
@@ -203,7 +262,9 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
 
   wmiev__mutex_lock(&registry->lock);
   if (!state->completed) {
-    if (returned == WMIEV_STATUS_PENDING || state->pending) {
+    /* Handed to a completer that has not finished (an upper layer's
+     * completion is still under way): as good as pended. */
+    if (returned == WMIEV_STATUS_PENDING || state->pending || state->completing) {
       if (!wait_for_completion(registry, state)) {
         wmiev__mutex_unlock(&registry->lock);
         wmiev__report_violation(registry, WMIEV_VIOLATION_PENDING_TIMEOUT,

@@ -51,6 +51,8 @@ wmiev_status wmiev_provider_create(wmiev_registry *registry, const wmiev_provide
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
   memset(provider, 0, sizeof *provider);
+  /* options->wdm_device is for the Windows backend; here the provider's
+   * device is one of the registry's own, so it is ignored. */
   provider->registry = registry;
   provider->context = options->context;
   wmiev_device_options device_options = {
@@ -85,6 +87,15 @@ wmiev_status wmiev_provider_destroy(wmiev_provider *provider) {
 
 wmiev_device *wmiev_provider_device(const wmiev_provider *provider) {
   return provider != NULL ? provider->device : NULL;
+}
+
+wmiev_status wmiev_provider_system_control(wmiev_provider *provider, void *irp) {
+  /* The provider's device already runs the wmilib logic from its own
+   * dispatch routine (provider_dispatch); there is no WDM IRP to take here.
+   * The Windows backend (lib/backend/windows) implements the real thing. */
+  (void)provider;
+  (void)irp;
+  return WMIEV_STATUS_NOT_SUPPORTED;
 }
 
 void wmiev_provider_set_guid_list(wmiev_provider *provider, const wmiev_guid_reg *guid_list,

@@ -13,6 +13,7 @@
 #include <wmiev/registry.h>
 #include <wmiev/wmilib.h>
 
+#include "irp_completer.h"
 #include "map.h"
 #include "platform/platform.h"
 
@@ -91,6 +92,13 @@ struct wmiev__irp_state {
   bool completed;
   bool pending;
   bool abandoned;         /* sender timed out: the completer frees */
+  /* A layer above the core (the WDK face) that must see every completion
+   * first: wmiev_irp_complete() hands the IRP to `completer`, which ends by
+   * calling wmiev__irp_complete_now(). `completing` is set from then on, so
+   * a second completion is caught even before the first one has finished. */
+  wmiev__irp_completer_fn completer;
+  void *completer_ctx;
+  bool completing;
   /* wmilib scratch (wmilib.c): */
   bool wmilib_prepared;
   uint32_t wmilib_guid_index;

@@ -20,7 +20,17 @@
 
 #include <string.h>
 
-#define ALIGN_UP(value, n) (((uint64_t)(value) + ((n)-1u)) & ~(uint64_t)((n)-1u))
+/* Not ALIGN_UP: the kernel build sees <wdm.h> (wnode.h), which defines that name. */
+#define ROUND_UP(value, n) (((uint64_t)(value) + ((n)-1u)) & ~(uint64_t)((n)-1u))
+
+/* The fixed part of a FIXED_INSTANCE_SIZE WNODE_ALL_DATA: Microsoft's
+ * sizeof(WNODE_ALL_DATA). Spelt out because the kernel build uses the
+ * system's declaration, which is 72 bytes under mingw-w64 (spec §8.2); the
+ * bytes built must not depend on the compiler's headers. */
+#define ALL_DATA_FIXED_SIZE 64u
+#if !defined(WMIEV_USE_SYSTEM_WMISTR)
+WMIEV_STATIC_ASSERT(ALL_DATA_FIXED_SIZE == sizeof(WNODE_ALL_DATA), "wmiev's own declaration");
+#endif
 
 /* Bytes a counted string of `units` UTF-16 units occupies: USHORT count + units. */
 #define COUNTED_BYTES(units) (2u + 2u * (uint64_t)(units))
@@ -233,7 +243,7 @@ static wmiev_status build_addressed(void *buf, size_t buf_size, const addressed_
 
   /* The name (if any) sits right after the fixed part; data at the next 8-byte boundary. */
   uint64_t name_at = shape->fixed_size;
-  uint64_t data_at = ALIGN_UP(instance->dynamic_name
+  uint64_t data_at = ROUND_UP(instance->dynamic_name
                                   ? name_at + COUNTED_BYTES(instance->name_units)
                                   : shape->fixed_size,
                               8);
@@ -306,8 +316,8 @@ static wmiev_status all_data_walk(const all_data_plan *plan, uint8_t *out, uint6
   const size_t array_at = offsetof(WNODE_ALL_DATA, OffsetInstanceDataAndLength);
   /* Data follows the fixed part, or the {offset, length} array, at an 8-byte boundary. */
   uint64_t data_block_offset =
-      plan->fixed ? sizeof(WNODE_ALL_DATA)
-                  : ALIGN_UP(array_at + sizeof(OFFSETINSTANCEDATAANDLENGTH) * (uint64_t)plan->count,
+      plan->fixed ? ALL_DATA_FIXED_SIZE
+                  : ROUND_UP(array_at + sizeof(OFFSETINSTANCEDATAANDLENGTH) * (uint64_t)plan->count,
                              8);
   wmiev_status status = check_fits_ulong(data_block_offset, "count", 0, diag);
   if (status != WMIEV_STATUS_SUCCESS) {
@@ -322,7 +332,7 @@ static wmiev_status all_data_walk(const all_data_plan *plan, uint8_t *out, uint6
   uint64_t pos = data_block_offset;
   for (uint32_t j = 0; j < plan->count; j++) {
     const wmiev_wnode_instance *instance = &plan->instances[j];
-    uint64_t at = ALIGN_UP(pos, 8);
+    uint64_t at = ROUND_UP(pos, 8);
     pos = at + instance->size;
     if ((status = check_fits_ulong(pos, array_fields.size, j, diag)) != WMIEV_STATUS_SUCCESS) {
       return status;
@@ -342,7 +352,7 @@ static wmiev_status all_data_walk(const all_data_plan *plan, uint8_t *out, uint6
   if (plan->dynamic_names) {
     /* The ULONG name offsets, 4-aligned after the data, then the counted names in order.
      * Each counted string is an even number of bytes, so every name stays 2-aligned. */
-    uint64_t offsets_at = ALIGN_UP(pos, 4);
+    uint64_t offsets_at = ROUND_UP(pos, 4);
     pos = offsets_at + sizeof(uint32_t) * (uint64_t)plan->count;
     if ((status = check_fits_ulong(pos, array_fields.name, 0, diag)) != WMIEV_STATUS_SUCCESS) {
       return status;

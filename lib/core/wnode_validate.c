@@ -399,7 +399,13 @@ static wmiev_status validate_single(const vctx *c, const single_layout *l, wmiev
 
 #define ALL_DATA_ARRAY_AT AT(WNODE_ALL_DATA, OffsetInstanceDataAndLength)
 #define ALL_DATA_NAMES_AT AT(WNODE_ALL_DATA, OffsetInstanceNameOffsets)
-#define ALL_DATA_FIXED_PART ((uint32_t)sizeof(WNODE_ALL_DATA)) /* FixedInstanceSize included */
+/* FixedInstanceSize included: Microsoft's sizeof(WNODE_ALL_DATA). Spelt out
+ * because the kernel build uses the system's declaration, 72 bytes under
+ * mingw-w64 (spec §8.2); what is valid must not depend on the headers. */
+#define ALL_DATA_FIXED_PART 64u
+#if !defined(WMIEV_USE_SYSTEM_WMISTR)
+WMIEV_STATIC_ASSERT(ALL_DATA_FIXED_PART == sizeof(WNODE_ALL_DATA), "wmiev's own declaration");
+#endif
 
 /* 64 with FIXED_INSTANCE_SIZE, else 60 + 8 * InstanceCount (up to 2^35: kept in 64 bits). */
 static uint64_t all_data_fixed_part(bool fixed, uint32_t count) {
