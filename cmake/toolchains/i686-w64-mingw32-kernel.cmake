@@ -10,61 +10,18 @@
 # example driver examples/windows-driver -> wmiev-example.sys and the ABI
 # and link checks in tests/windows. Every executable linked with these
 # flags is a driver image (native subsystem, DriverEntry, ntoskrnl imports).
-# The twin for x86_64 is x86_64-w64-mingw32-kernel.cmake; keep them in step.
+# The twin for x86_64 is x86_64-w64-mingw32-kernel.cmake; what they share is
+# in mingw-kernel-common.cmake.
 
-set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86)
-
 set(WMIEV_MINGW_TRIPLE i686-w64-mingw32)
-set(CMAKE_C_COMPILER ${WMIEV_MINGW_TRIPLE}-gcc)
-set(CMAKE_RC_COMPILER ${WMIEV_MINGW_TRIPLE}-windres)
-
-set(CMAKE_FIND_ROOT_PATH /usr/${WMIEV_MINGW_TRIPLE})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-
-# CMake's compiler check links a program with main(); a driver image has no
-# C runtime and enters at DriverEntry, so only compile checks make sense.
-set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
-
-set(WMIEV_WINDOWS_KERNEL ON CACHE BOOL "Build for the Windows kernel (set by the mingw-w64 kernel toolchain files)" FORCE)
-
-# Compile flags (kernel mode):
-#   -D_X86_ -DWINNT=1 -D_KERNEL_MODE    what the WDK build environment defines
-#                                       and the DDK headers test
-#   -D_WIN32_WINNT/WINVER/NTDDI_VERSION  Windows 7 is the oldest target: every
-#                                       WMI routine used exists there
-#   -fno-stack-protector                no __security_cookie / __stack_chk_*
-#                                       in the kernel (nothing would set them up)
-#   -mno-stack-arg-probe                no ___chkstk_ms calls: kernel stacks are
-#                                       resident and small; big frames are a bug
-#   -mgeneral-regs-only                 no x87/MMX/SSE code: 32-bit kernel code
-#                                       may only touch the FPU between
-#                                       KeSaveFloatingPointState/KeRestore...
-# Not used: -ffreestanding (the core is hosted C11 and calls memcpy, memset,
-# strstr, which ntoskrnl exports; see lib/backend/windows/kernel_crt.h for
-# snprintf). libgcc supplies the 64-bit division helpers (__udivdi3, ...).
-set(CMAKE_C_FLAGS_INIT "-D_X86_ -DWINNT=1 -D_KERNEL_MODE -D_WIN32_WINNT=0x0601 -DWINVER=0x0601 -DNTDDI_VERSION=0x06010000 -fno-stack-protector -mno-stack-arg-probe -mgeneral-regs-only")
-
-# Link flags for driver images:
-#   -nostdlib                    no crt2.o, msvcrt, kernel32, libmingw32
-#   --subsystem,native           IMAGE_SUBSYSTEM_NATIVE (1)
-#   --entry,_DriverEntry@8       the driver's entry point, no CRT startup; the
-#                                decorated name of NTSTATUS NTAPI (stdcall)
-#                                DriverEntry(PDRIVER_OBJECT, PUNICODE_STRING)
-#   --image-base,0x10000         the usual base of WDK-built x86 drivers; the
-#   --dynamicbase                kernel always relocates drivers, so the image
-#                                keeps its base relocations (.reloc)
-#   --nxcompat                   marks the image NX-compatible
-#   --file-alignment,0x200 / --section-alignment,0x1000  PE defaults for drivers
-#   --no-undefined               every symbol resolved at link time
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-nostdlib -Wl,--subsystem,native -Wl,--entry,_DriverEntry@8 -Wl,--image-base,0x10000 -Wl,--dynamicbase -Wl,--nxcompat -Wl,--file-alignment,0x200 -Wl,--section-alignment,0x1000 -Wl,--no-undefined")
-
-# Libraries every image links. A normal variable on purpose: CMake's
-# Windows-GNU platform module initialises the cache entry with kernel32,
-# user32 and friends, which must never reach a driver. Import libraries only
-# contribute the routines actually referenced, so HAL.dll (for instance)
-# appears in the import table only if something uses it.
-set(CMAKE_C_STANDARD_LIBRARIES "-lwmilib -lntoskrnl -lhal -lgcc")
+# -mgeneral-regs-only: no x87/MMX/SSE code, as 32-bit kernel code may only
+# touch the FPU between KeSaveFloatingPointState/KeRestoreFloatingPointState.
+# libgcc supplies the 64-bit division helpers (__udivdi3, ...).
+set(WMIEV_KERNEL_ARCH_FLAGS "-D_X86_ -mgeneral-regs-only")
+# The decorated name of NTSTATUS NTAPI (stdcall) DriverEntry(PDRIVER_OBJECT,
+# PUNICODE_STRING): the undecorated one leaves the entry unresolved.
+set(WMIEV_KERNEL_ENTRY _DriverEntry@8)
+# The usual base of WDK-built x86 drivers.
+set(WMIEV_KERNEL_IMAGE_BASE 0x10000)
+include(${CMAKE_CURRENT_LIST_DIR}/mingw-kernel-common.cmake)
