@@ -111,11 +111,22 @@ static void fill_event(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_
   ev->timestamp = view->timestamp;
   const wmiev_wnode_instance_view *in = &view->instance;
   if (view->kind == WMIEV_WNODE_ALL_DATA) {
-    /* Many instances: the whole block is the data; walk view to see each. */
-    ev->data = view->instance_count != 0 ? wnode + view->data_block_offset : NULL;
-    ev->data_size = view->buffer_size > view->data_block_offset
-                        ? view->buffer_size - view->data_block_offset
-                        : 0;
+    /* Many instances: the whole block from DataBlockOffset is the data; walk
+     * view to see each. The validator checks DataBlockOffset only with
+     * FIXED_INSTANCE_SIZE (the array form does not use it), so it is taken
+     * only when it lies past the fixed part and inside the WNODE: data then
+     * stays inside the event and is NULL exactly when data_size is 0
+     * (found by tests/fuzz/fuzz_fire). */
+    uint64_t fixed_part = view->fixed_instance_size
+                              ? 64u /* Microsoft's sizeof(WNODE_ALL_DATA), decisions D1 */
+                              : offsetof(WNODE_ALL_DATA, OffsetInstanceDataAndLength) +
+                                    (uint64_t)view->instance_count *
+                                        sizeof(OFFSETINSTANCEDATAANDLENGTH);
+    uint32_t offset = view->data_block_offset;
+    if (view->instance_count != 0 && offset >= fixed_part && offset < view->buffer_size) {
+      ev->data = wnode + offset;
+      ev->data_size = view->buffer_size - offset;
+    }
     return;
   }
   ev->has_name = in->has_name;
@@ -271,8 +282,8 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
       break;
     }
     uint32_t got = size;
-    status = wmiev_query_single_instance(bus->registry, &view->target_guid, &ref, buf, &got,
-                                         &diag);
+    status = wmiev__query_single_instance(bus->registry, &view->target_guid, &ref, buf, &got,
+                                          true, &diag);
     if (status == WMIEV_STATUS_BUFFER_TOO_SMALL) {
       wmiev__bus_free(bus, buf, size);
       buf = NULL;

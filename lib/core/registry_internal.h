@@ -11,6 +11,7 @@
 #define WMIEV_CORE_REGISTRY_INTERNAL_H
 
 #include <wmiev/registry.h>
+#include <wmiev/requester.h>
 #include <wmiev/wmilib.h>
 
 #include "irp_completer.h"
@@ -142,6 +143,13 @@ bool wmiev__block_find_instance(const wmiev__block *block, const uint16_t *name,
  * `device_found` telling which. */
 bool wmiev__registry_find_block(wmiev_registry *registry, uint32_t provider_id, const GUID *guid,
                                 wmiev_block_info *out, bool *device_found);
+
+/* wmiev_query_single_instance() that may also query event-only blocks, for
+ * the bus following an event reference (requester.c). */
+wmiev_status wmiev__query_single_instance(wmiev_registry *registry, const GUID *guid,
+                                          const wmiev_instance_ref *instance, void *buf,
+                                          uint32_t *size, bool allow_event_only,
+                                          wmiev_diag *diag);
 
 /* Sends a WMI IRP (irp.c): the public wmiev_device_send_wmi_irp() plus
  * `allow_blocked`, which lets the registry's own REGINFO reach a device that

@@ -105,8 +105,12 @@ static wmiev_status guid_not_found(const GUID *guid, wmiev_diag *diag) {
  * the lock separately; a provider that comes or goes in between is one that
  * registered just after or deregistered just before the snapshot.
  */
-static wmiev_status take_snapshot(wmiev_registry *registry, const GUID *guid, snapshot *snap,
-                                  wmiev_diag *diag) {
+/* The providers of `guid`. Event-only blocks (WMIREG_FLAG_EVENT_ONLY_GUID)
+ * cannot be queried, set or executed by consumers (spec §3.3): they are
+ * left out unless `allow_event_only` (the bus following an event reference,
+ * which WMI does query, spec §6 #7). */
+static wmiev_status take_snapshot(wmiev_registry *registry, const GUID *guid,
+                                  bool allow_event_only, snapshot *snap, wmiev_diag *diag) {
   memset(snap, 0, sizeof *snap);
   size_t n = wmiev_registry_blocks(registry, guid, NULL, 0);
   if (n == 0) {
@@ -122,6 +126,21 @@ static wmiev_status take_snapshot(wmiev_registry *registry, const GUID *guid, sn
   if (snap->count == 0) {
     snapshot_free(registry, snap);
     return guid_not_found(guid, diag);
+  }
+  if (!allow_event_only) {
+    size_t kept = 0;
+    for (size_t i = 0; i < snap->count; i++) {
+      if ((snap->blocks[i].flags & WMIREG_FLAG_EVENT_ONLY_GUID) == 0) {
+        snap->blocks[kept++] = snap->blocks[i];
+      }
+    }
+    if (kept == 0) {
+      snapshot_free(registry, snap);
+      return wmiev_diag_set(diag, WMIEV_STATUS_WMI_NOT_SUPPORTED, "guid", 0,
+                            "the block is registered event-only (WMIREG_FLAG_EVENT_ONLY_GUID): it "
+                            "cannot be queried, set or executed");
+    }
+    snap->count = kept;
   }
   return WMIEV_STATUS_SUCCESS;
 }
@@ -307,7 +326,7 @@ wmiev_status wmiev_query_all_data(wmiev_registry *registry, const GUID *guid, vo
                           "*size 0");
   }
   snapshot snap;
-  wmiev_status status = take_snapshot(registry, guid, &snap, diag);
+  wmiev_status status = take_snapshot(registry, guid, false, &snap, diag);
   if (!WMIEV_SUCCESS(status)) {
     return status;
   }
@@ -409,6 +428,7 @@ typedef struct instance_op {
   uint32_t data_size;
   uint32_t id;           /* ItemId / MethodId */
   uint32_t out_capacity; /* EXECUTE_METHOD: the caller's output room */
+  bool allow_event_only;  /* the bus resolving an event reference */
 } instance_op;
 
 /* Where the request goes: one provider + static index, or every dynamic-name provider. */
@@ -566,7 +586,7 @@ static wmiev_status instance_request(wmiev_registry *registry, const GUID *guid,
                           "or by a non-zero provider_id and an index (name NULL, name_units 0)");
   }
   snapshot snap;
-  wmiev_status status = take_snapshot(registry, guid, &snap, diag);
+  wmiev_status status = take_snapshot(registry, guid, op->allow_event_only, &snap, diag);
   if (!WMIEV_SUCCESS(status)) {
     return status;
   }
@@ -631,9 +651,10 @@ static void stamp(uint8_t *wnode, uint32_t provider_id) {
   put_u32(wnode, offsetof(WNODE_HEADER, Linkage), 0);
 }
 
-wmiev_status wmiev_query_single_instance(wmiev_registry *registry, const GUID *guid,
-                                         const wmiev_instance_ref *instance, void *buf,
-                                         uint32_t *size, wmiev_diag *diag) {
+wmiev_status wmiev__query_single_instance(wmiev_registry *registry, const GUID *guid,
+                                          const wmiev_instance_ref *instance, void *buf,
+                                          uint32_t *size, bool allow_event_only,
+                                          wmiev_diag *diag) {
   if (!instance_args_ok(registry, guid, instance, diag)) {
     return WMIEV_STATUS_INVALID_PARAMETER;
   }
@@ -641,7 +662,7 @@ wmiev_status wmiev_query_single_instance(wmiev_registry *registry, const GUID *g
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "size", 0,
                           "size is required; buf may be NULL only with *size 0");
   }
-  instance_op op = {.minor = IRP_MN_QUERY_SINGLE_INSTANCE};
+  instance_op op = {.minor = IRP_MN_QUERY_SINGLE_INSTANCE, .allow_event_only = allow_event_only};
   reply r;
   wmiev_block_info who = {.provider_id = 0};
   wmiev_status status = instance_request(registry, guid, instance, &op, &r, &who, diag);
@@ -660,6 +681,12 @@ wmiev_status wmiev_query_single_instance(wmiev_registry *registry, const GUID *g
   *size = n;
   reply_free(registry, &r);
   return status;
+}
+
+wmiev_status wmiev_query_single_instance(wmiev_registry *registry, const GUID *guid,
+                                         const wmiev_instance_ref *instance, void *buf,
+                                         uint32_t *size, wmiev_diag *diag) {
+  return wmiev__query_single_instance(registry, guid, instance, buf, size, false, diag);
 }
 
 static wmiev_status set_request(wmiev_registry *registry, const GUID *guid,

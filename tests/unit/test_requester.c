@@ -801,6 +801,36 @@ static void name_addressed_to_one_provider(void **state) {
   assert_int_equal(a->seen_count, 1);
 }
 
+/* Event-only blocks cannot be queried, set or executed by consumers (spec
+ * §3.3): nobody is asked, and a GUID with only such providers says so. */
+static void event_only_blocks_are_not_queried(void **state) {
+  fixture *fx = *state;
+  block_spec spec = {&guid_dyn, WMIREG_FLAG_EVENT_ONLY_GUID | WMIREG_FLAG_INSTANCE_BASENAME, 1,
+                     "E", NULL, NULL};
+  provider *e = add_provider(fx, "prov-e", &spec, 1);
+  uint8_t buf[256];
+  uint32_t size = sizeof buf;
+  wmiev_diag diag;
+  assert_status(wmiev_query_all_data(fx->reg, &guid_dyn, buf, &size, &diag),
+                WMIEV_STATUS_WMI_NOT_SUPPORTED);
+  assert_diag(&diag, WMIEV_STATUS_WMI_NOT_SUPPORTED, "event-only");
+  iname n;
+  size = sizeof buf;
+  assert_status(wmiev_query_single_instance(fx->reg, &guid_dyn, named(&n, "E0"), buf, &size, NULL),
+                WMIEV_STATUS_WMI_NOT_SUPPORTED);
+  assert_status(wmiev_set_single_instance(fx->reg, &guid_dyn, named(&n, "E0"), "x", 1, NULL),
+                WMIEV_STATUS_WMI_NOT_SUPPORTED);
+  assert_int_equal(e->seen_count, 0);
+  /* A queryable provider of the same GUID is still asked. */
+  provider *c = add_dynamic(fx, "prov-c", "dyn");
+  size = sizeof buf;
+  assert_status(
+      wmiev_query_single_instance(fx->reg, &guid_dyn, named(&n, "dyn"), buf, &size, NULL),
+      WMIEV_STATUS_SUCCESS);
+  assert_int_equal(c->seen_count, 1);
+  assert_int_equal(e->seen_count, 0);
+}
+
 static void dynamic_name_nobody_has(void **state) {
   fixture *fx = *state;
   provider *a = add_a(fx); /* static provider of guid_data: never offered a dynamic name */
@@ -1719,6 +1749,7 @@ int main(void) {
       T(query_by_provider_and_index),
       T(dynamic_name_falls_through_to_the_provider_that_has_it),
       T(name_addressed_to_one_provider),
+      T(event_only_blocks_are_not_queried),
       T(dynamic_name_nobody_has),
       T(pdo_blocks_carry_pdo_instance_names),
       T(query_grows_to_exactly_size_needed),
