@@ -14,6 +14,7 @@
 #include <wmiev/name.h>
 
 #include "bus_internal.h"
+#include "event_view.h"
 
 /* The subscriptions whose callbacks this thread is inside, innermost first:
  * lets wmiev_bus_unsubscribe() tell "from inside my own callback". */
@@ -101,49 +102,6 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
 
 /* ---- Delivery ------------------------------------------------------------------------------ */
 
-static void fill_event(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_view *view) {
-  memset(ev, 0, sizeof *ev);
-  ev->wnode = wnode;
-  ev->wnode_size = view->buffer_size;
-  ev->view = *view;
-  ev->guid = view->guid;
-  ev->provider_id = view->provider_id;
-  ev->timestamp = view->timestamp;
-  const wmiev_wnode_instance_view *in = &view->instance;
-  if (view->kind == WMIEV_WNODE_ALL_DATA) {
-    /* Many instances: the whole block from DataBlockOffset is the data; walk
-     * view to see each. The validator checks DataBlockOffset only with
-     * FIXED_INSTANCE_SIZE (the array form does not use it), so it is taken
-     * only when it lies past the fixed part and inside the WNODE: data then
-     * stays inside the event and is NULL exactly when data_size is 0
-     * (found by tests/fuzz/fuzz_fire). */
-    uint64_t fixed_part = view->fixed_instance_size
-                              ? 64u /* Microsoft's sizeof(WNODE_ALL_DATA), decisions D1 */
-                              : offsetof(WNODE_ALL_DATA, OffsetInstanceDataAndLength) +
-                                    (uint64_t)view->instance_count *
-                                        sizeof(OFFSETINSTANCEDATAANDLENGTH);
-    uint32_t offset = view->data_block_offset;
-    if (view->instance_count != 0 && offset >= fixed_part && offset < view->buffer_size) {
-      ev->data = wnode + offset;
-      ev->data_size = view->buffer_size - offset;
-    }
-    return;
-  }
-  ev->has_name = in->has_name;
-  ev->instance_index = in->has_name ? 0 : in->index;
-  if (in->has_name) {
-    size_t units = in->name_bytes / 2u;
-    /* The WNODE is 8-aligned and names 2-aligned in it: the pointer is aligned. */
-    const uint16_t *name = (const uint16_t *)(const void *)in->name;
-    if (units != 0 && name[units - 1] == 0) {
-      units--;
-    }
-    ev->name_utf16 = name;
-    ev->name_units = (uint32_t)units;
-  }
-  ev->data = in->data;
-  ev->data_size = in->size;
-}
 
 /* Unlinks a subscription (lock held) and frees it. */
 static void unlink_and_free(wmiev_bus *bus, wmiev_subscription *sub) {
@@ -174,7 +132,7 @@ void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view
   ctx.heap = NULL;
   ctx.heap_size = 0;
   wmiev_event ev;
-  fill_event(&ev, wnode, view);
+  wmiev__event_fill(&ev, wnode, view);
   ev.from_reference = how->from_reference;
   ev.internal = &ctx;
   bus_guid *g = how->g;
@@ -318,10 +276,6 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
 
 /* ---- Draining the queue ------------------------------------------------------------------------ */
 
-void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
-                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                             const void *data, uint32_t size);
-
 /* The bus whose queue this thread is draining, if any. */
 static _Thread_local const wmiev_bus *dispatching;
 
@@ -343,32 +297,38 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
   wmiev__mutex_lock(&bus->lock);
   bus->wake_pending = false;
   size_t budget = max_events != 0 ? max_events : bus->queue.count;
-  wmiev__mutex_unlock(&bus->lock);
   size_t taken = 0;
+  /* `lock` is held at the top of every round: popping one record and looking
+   * at the next share one acquisition (perf: one lock fewer per event). */
   while (taken < budget) {
-    wmiev__mutex_lock(&bus->lock);
     wmiev__queued *record = wmiev__queue_front(&bus->queue);
-    /* The slot table may grow (and move) under the lock; the entry itself stays. */
-    bus_guid *g = record != NULL ? bus->slots[record->guid_slot] : NULL;
-    wmiev__mutex_unlock(&bus->lock);
     if (record == NULL) {
       break;
     }
+    /* The slot table may grow (and move) under the lock; the entry itself stays. */
+    bus_guid *g = bus->slots[record->guid_slot];
+    wmiev__mutex_unlock(&bus->lock);
     /* Producers only write into free space: the record stays put until popped. */
     const uint8_t *wnode;
-    size_t size;
-    if (record->kind == WMIEV__QUEUED_WNODE) {
-      wnode = (const uint8_t *)(record + 1);
-      size = record->payload_size;
-    } else {
-      wmiev__build_fire_wnode(bus->scratch, &g->guid, record->provider_id,
-                              record->instance_index, record->kind == WMIEV__QUEUED_FIRE_PDO,
-                              record->timestamp, record + 1, record->payload_size);
-      wnode = bus->scratch;
-      size = sizeof(WNODE_SINGLE_INSTANCE) + record->payload_size;
-    }
     wmiev_wnode_view view;
-    if (WMIEV_SUCCESS(wmiev_wnode_validate(wnode, size, 0, &view, NULL))) {
+    bool valid;
+    if (record->kind == WMIEV__QUEUED_WNODE) {
+      /* A driver's WNODE, copied: validated again before anyone reads it. */
+      wnode = (const uint8_t *)(record + 1);
+      valid = WMIEV_SUCCESS(wmiev_wnode_validate(wnode, record->payload_size, 0, &view, NULL));
+    } else {
+      /* Built here from the record: valid by construction, described without
+       * validating it (perf: about 1100 instructions per event). */
+      bool pdo = record->kind == WMIEV__QUEUED_FIRE_PDO;
+      wmiev__build_fire_wnode(bus->scratch, &g->guid, record->provider_id,
+                              record->instance_index, pdo, record->timestamp, record + 1,
+                              record->payload_size);
+      wnode = bus->scratch;
+      wmiev__fire_wnode_view(wnode, &g->guid, record->provider_id, record->instance_index, pdo,
+                             record->timestamp, record->payload_size, &view);
+      valid = true;
+    }
+    if (valid) {
       if (view.kind == WMIEV_WNODE_EVENT_REFERENCE) {
         wmiev__deliver_reference(bus, wnode, &view, g);
       } else {
@@ -384,9 +344,9 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
     }
     wmiev__mutex_lock(&bus->lock);
     wmiev__queue_pop(&bus->queue);
-    wmiev__mutex_unlock(&bus->lock);
     taken++;
   }
+  wmiev__mutex_unlock(&bus->lock);
   dispatching = outer;
   wmiev__mutex_unlock(&bus->dispatch_lock);
   return taken;

@@ -26,6 +26,7 @@
  * allowed) and then waits until no trampoline runs for the subscription.
  */
 #include "backend.h"
+#include "bus/event_view.h"
 
 /* Threads are told apart by PsGetCurrentThreadId: mingw-w64's inline
  * KeGetCurrentThread trips GCC 12's -Warray-bounds (a gs:-relative read).
@@ -101,38 +102,6 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
   return c->name;
 }
 
-/* The portable event for a validated WNODE (as lib/bus/deliver.c fills it). */
-static void fill_event(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_view *view) {
-  RtlZeroMemory(ev, sizeof *ev);
-  ev->wnode = wnode;
-  ev->wnode_size = view->buffer_size;
-  ev->view = *view;
-  ev->guid = view->guid;
-  ev->provider_id = view->provider_id;
-  ev->timestamp = view->timestamp;
-  const wmiev_wnode_instance_view *in = &view->instance;
-  if (view->kind == WMIEV_WNODE_ALL_DATA) {
-    ev->data = view->instance_count != 0 ? wnode + view->data_block_offset : NULL;
-    ev->data_size = view->buffer_size > view->data_block_offset
-                        ? view->buffer_size - view->data_block_offset
-                        : 0;
-    return;
-  }
-  ev->has_name = in->has_name;
-  ev->instance_index = in->has_name ? 0 : in->index;
-  if (in->has_name) {
-    size_t units = in->name_bytes / 2u;
-    /* Names are 2-aligned in the WNODE, which WMI allocates aligned. */
-    const uint16_t *name = (const uint16_t *)(const void *)in->name;
-    if (units != 0 && name[units - 1] == 0) {
-      units--;
-    }
-    ev->name_utf16 = name;
-    ev->name_units = (uint32_t)units;
-  }
-  ev->data = in->data;
-  ev->data_size = in->size;
-}
 
 static void calls_push(wmiev_subscription *sub, struct active_call *call) {
   KIRQL old;
@@ -188,7 +157,7 @@ static VOID NTAPI notification_trampoline(PVOID Wnode, PVOID Context) {
       ctx.name = NULL;
       ctx.heap = NULL;
       wmiev_event ev;
-      fill_event(&ev, wnode, &view);
+      wmiev__event_fill(&ev, wnode, &view);
       ev.internal = &ctx;
       sub->callback(&ev, sub->payload);
       wmiev__win_free(ctx.heap);
