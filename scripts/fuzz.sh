@@ -51,6 +51,10 @@ fi
 
 # ---- Build -------------------------------------------------------------------------------------
 dir=build-fuzz
+# A cache from another compiler cannot be reused (CMake would refuse CC=clang).
+if [[ -f "$dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_C_COMPILER:[A-Z]*=.*clang' "$dir/CMakeCache.txt"; then
+  rm -rf "$dir"
+fi
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DWMIEV_BUILD_FUZZERS=ON -DWMIEV_SANITIZER=address -DWMIEV_WERROR=ON \

@@ -4,7 +4,8 @@
 # apt (so the script also works without root there, and costs nothing when
 # run by every build script).
 #
-# Usage: scripts/install-deps.sh [--with-m32] [--with-clang] [--with-mingw] [--all] [--check]
+# Usage: scripts/install-deps.sh [--with-m32] [--with-clang] [--with-mingw] [--with-valgrind]
+#                                [--all] [--check]
 #   (no flag)     base: CMake, Ninja, gcc/g++, pkg-config, libuv, cmocka
 #   --with-m32    also the 32-bit x86 build (cmake/toolchains/linux-i386.cmake):
 #                 gcc/g++ multilib and the i386 -dev packages (multiarch)
@@ -12,6 +13,8 @@
 #   --with-mingw  also mingw-w64 (x86_64 and i686 compilers, binutils, and the
 #                 headers/import libraries with the DDK), for the Windows
 #                 kernel cross-build (docs/windows.md)
+#   --with-valgrind  also valgrind, for memcheck on the examples in CI
+#                 (docs/reliability.md)
 #   --all         all of the above
 #   --check       only report what is missing; exit 1 if anything is
 set -euo pipefail
@@ -23,13 +26,15 @@ usage() {
 with_m32=0
 with_clang=0
 with_mingw=0
+with_valgrind=0
 check_only=0
 for arg in "$@"; do
   case "$arg" in
     --with-m32) with_m32=1 ;;
     --with-clang) with_clang=1 ;;
     --with-mingw) with_mingw=1 ;;
-    --all) with_m32=1 with_clang=1 with_mingw=1 ;;
+    --with-valgrind) with_valgrind=1 ;;
+    --all) with_m32=1 with_clang=1 with_mingw=1 with_valgrind=1 ;;
     --check) check_only=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install-deps: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -44,6 +49,9 @@ if ((with_m32)); then
 fi
 if ((with_clang)); then
   packages+=(clang)
+fi
+if ((with_valgrind)); then
+  packages+=(valgrind)
 fi
 if ((with_mingw)); then
   # The -dev packages (dependencies of the compilers anyway) are named so that

@@ -61,7 +61,8 @@ typedef enum wmiev_warning {
   WMIEV_WARN_PDO_FLAG_MISMATCH,     /**< PDO_INSTANCE_NAMES set or clear against the registration */
   WMIEV_WARN_TARGET_GUID_MISMATCH,  /**< event reference: Guid != TargetGuid */
   WMIEV_WARN_UNDEFINED_FLAGS,       /**< undefined WNODE flag bits */
-  WMIEV_WARN_ENABLE_FAILED,         /**< a provider failed ENABLE_EVENTS/COLLECTION */
+  WMIEV_WARN_ENABLE_FAILED,         /**< a provider failed ENABLE_EVENTS/COLLECTION, or a DISABLE
+                                         failed for want of memory (the provider stays enabled) */
   WMIEV_WARN_REFERENCE_FAILED,      /**< the query behind an event reference failed */
   WMIEV_WARN_COUNT_                 /**< number of kinds + 1 (array sizing) */
 } wmiev_warning;

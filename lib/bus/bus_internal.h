@@ -144,5 +144,25 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx);
 void wmiev__bus_release_all(wmiev_bus *bus);
 /* True if the provider is enabled for the GUID's events (takes `lock`, not `control`). */
 bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
+/* The same with `lock` already held (the fire path reads it while counting the call). */
+static inline bool wmiev__bus_provider_enabled_locked(const bus_guid *g, uint32_t provider_id) {
+  for (size_t i = 0; i < g->enabled_count; i++) {
+    if (g->enabled[i] == provider_id) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* ---- fire.c --------------------------------------------------------------------- */
+
+/* Builds the WNODE WmiFireEvent fires (static-name single instance, data at 64). */
+void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
+                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                             const void *data, uint32_t size);
+/* Its view, exactly as wmiev_wnode_validate() would return it (no validation). */
+void wmiev__fire_wnode_view(const uint8_t *wnode, const GUID *guid, uint32_t provider_id,
+                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                            uint32_t size, wmiev_wnode_view *view);
 
 #endif /* WMIEV_BUS_INTERNAL_H */

@@ -11,6 +11,13 @@
  *   6. delivered at once (sync) or queued (pumped, libuv); a full queue
  *      drops the event and returns STATUS_INSUFFICIENT_RESOURCES.
  * Ownership: on success the bus frees the WNODE; on failure the caller keeps it.
+ *
+ * Locks per call (docs/performance.md): the bus lock once to count the call
+ * (which also reads whether the GUID is listened to and the provider
+ * enabled), the registry lock once for the block, then either the bus lock
+ * once more (no subscriber: not_enabled), twice per subscriber (sync
+ * delivery) or once (enqueue). A WNODE the bus builds itself (fire_event) is
+ * described by wmiev__fire_wnode_view() instead of being validated again.
  */
 #include <string.h>
 
@@ -22,7 +29,9 @@
 typedef struct fire_ctx {
   wmiev_bus *bus;
   wmiev_diag *diag;
-  bus_guid *g; /* NULL until known */
+  bus_guid *g;   /* NULL until known */
+  bool listened; /* the GUID had a subscriber when the call was counted */
+  bool enabled;  /* ... and the firing provider was enabled for it */
 } fire_ctx;
 
 static wmiev_status reject(fire_ctx *f, wmiev_reject_reason reason, wmiev_status status,
@@ -38,11 +47,16 @@ static wmiev_status reject(fire_ctx *f, wmiev_reject_reason reason, wmiev_status
 }
 
 /* Every fire call is counted once, on the GUID it is accounted to (the
- * TargetGuid of an event reference, else WnodeHeader.Guid). */
-static void count_fired(fire_ctx *f, const GUID *guid) {
+ * TargetGuid of an event reference, else WnodeHeader.Guid). The same lock
+ * acquisition reads whether the GUID has a subscriber and whether
+ * `provider_id` is enabled for it, for check_registration() (perf: this used
+ * to take the lock twice more per event there). */
+static void count_fired(fire_ctx *f, const GUID *guid, uint32_t provider_id) {
   wmiev__mutex_lock(&f->bus->lock);
   f->g = guid != NULL ? wmiev__bus_guid_find(f->bus, guid) : NULL;
   WMIEV__COUNT(f->bus, f->g, fired);
+  f->listened = f->g != NULL && f->g->sub_count > 0;
+  f->enabled = f->listened && wmiev__bus_provider_enabled_locked(f->g, provider_id);
   wmiev__mutex_unlock(&f->bus->lock);
 }
 
@@ -105,23 +119,51 @@ static bool check_names(fire_ctx *f, const wmiev_wnode_view *view, const wmiev_b
   return false;
 }
 
-/* Steps 3-4 shared by both fire calls. On return *deliver tells whether the
- * event goes on (false: not enabled, success). */
-static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id, const GUID *guid,
+/* Step 3a: the provider's block for the GUID (the registry lock, once per
+ * fire call). False (rejected, status in *status) if there is none. */
+static bool lookup_block(fire_ctx *f, uint32_t provider_id, const GUID *guid,
+                         wmiev_block_info *block, wmiev_status *status) {
+  bool device_found = false;
+  if (wmiev__registry_find_block(f->bus->registry, provider_id, guid, block, &device_found)) {
+    return true;
+  }
+  if (!device_found) {
+    *status = reject(f, WMIEV_REJECT_UNKNOWN_PROVIDER, WMIEV_STATUS_DEVICE_DOES_NOT_EXIST,
+                     "WnodeHeader.ProviderId", 4, "%s",
+                     "ProviderId names no device (use the device's provider id)");
+  } else {
+    *status = reject(f, WMIEV_REJECT_GUID_NOT_REGISTERED, WMIEV_STATUS_WMI_GUID_NOT_FOUND,
+                     "WnodeHeader.Guid", 24, "%s", "the provider has not registered this GUID");
+  }
+  return false;
+}
+
+/* No subscriber: counted not_enabled and warned (one lock for both counters;
+ * what wmiev__bus_warn() does, with the message it would format). */
+static void count_not_enabled(fire_ctx *f) {
+  wmiev_bus *bus = f->bus;
+  wmiev__mutex_lock(&bus->lock);
+  WMIEV__COUNT(bus, f->g, not_enabled);
+  bus->stats.warnings[WMIEV_WARN_NOT_ENABLED]++;
+  if (f->g != NULL) {
+    f->g->stats.warnings[WMIEV_WARN_NOT_ENABLED]++;
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  if (bus->options.on_warning != NULL) {
+    bus->options.on_warning(WMIEV_WARN_NOT_ENABLED,
+                            "event fired for a GUID nobody subscribed to: not delivered",
+                            bus->options.warning_ctx);
+  }
+}
+
+/* Steps 3b-4 shared by both fire calls, for the block lookup_block() found.
+ * On return *deliver tells whether the event goes on (false: not enabled,
+ * success). */
+static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id,
+                                       const wmiev_block_info *found,
                                        const wmiev_wnode_view *view, bool *deliver) {
   wmiev_bus *bus = f->bus;
   *deliver = false;
-  wmiev_block_info block;
-  bool device_found = false;
-  if (!wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found)) {
-    if (!device_found) {
-      return reject(f, WMIEV_REJECT_UNKNOWN_PROVIDER, WMIEV_STATUS_DEVICE_DOES_NOT_EXIST,
-                    "WnodeHeader.ProviderId", 4, "%s",
-                    "ProviderId names no device (use the device's provider id)");
-    }
-    return reject(f, WMIEV_REJECT_GUID_NOT_REGISTERED, WMIEV_STATUS_WMI_GUID_NOT_FOUND,
-                  "WnodeHeader.Guid", 24, "%s", "the provider has not registered this GUID");
-  }
   wmiev_status status = WMIEV_STATUS_SUCCESS;
   if (view != NULL) {
     if ((view->warnings & WMIEV_WNODE_WARN_UNDEFINED_FLAGS) != 0 &&
@@ -134,22 +176,16 @@ static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id, const 
                  "event reference whose WnodeHeader.Guid differs from TargetGuid", &status)) {
       return status;
     }
-    if (check_names(f, view, &block, &status)) {
+    if (check_names(f, view, found, &status)) {
       return status;
     }
   }
-  wmiev__mutex_lock(&bus->lock);
-  bool listened = f->g != NULL && f->g->sub_count > 0;
-  if (!listened) {
-    WMIEV__COUNT(bus, f->g, not_enabled);
-  }
-  wmiev__mutex_unlock(&bus->lock);
-  if (!listened) {
-    wmiev__bus_warn(bus, f->g, WMIEV_WARN_NOT_ENABLED,
-                    "event fired for a GUID nobody subscribed to: not delivered");
+  /* Both read when the call was counted (count_fired). */
+  if (!f->listened) {
+    count_not_enabled(f);
     return WMIEV_STATUS_SUCCESS;
   }
-  if (!wmiev__bus_provider_enabled(bus, f->g, provider_id)) {
+  if (!f->enabled) {
     wmiev__bus_warn(bus, f->g, WMIEV_WARN_PROVIDER_NOT_ENABLED,
                     "event from provider %lu, which was not (successfully) enabled",
                     (unsigned long)provider_id);
@@ -216,7 +252,7 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "WnodeEventItem", 0, "%s",
                           "NULL bus or WNODE");
   }
-  fire_ctx f = {bus, diag, NULL};
+  fire_ctx f = {bus, diag, NULL, false, false};
   uint8_t *bytes = wnode;
   /* Flags first, from the header itself: a TRACED_GUID WNODE need not come
    * from wmiev_bus_alloc_event() (it may be on the caller's stack), so the
@@ -229,7 +265,7 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
   if ((flags & WNODE_FLAG_TRACED_GUID) != 0) {
     /* For an ETW logger, which the bus does not have; the caller keeps the
      * buffer whatever happens. */
-    count_fired(&f, &header_guid);
+    count_fired(&f, &header_guid, 0);
     wmiev__mutex_lock(&bus->lock);
     WMIEV__COUNT(bus, f.g, traced);
     wmiev__mutex_unlock(&bus->lock);
@@ -242,7 +278,7 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
     memcpy(&buffer_size, bytes + offsetof(WNODE_HEADER, BufferSize), sizeof buffer_size);
   }
   if (buffer_size > bus->options.max_event_size) {
-    count_fired(&f, &header_guid);
+    count_fired(&f, &header_guid, 0);
     return reject(&f, WMIEV_REJECT_TOO_LARGE, WMIEV_STATUS_BUFFER_OVERFLOW,
                   "WnodeHeader.BufferSize", 0, "%s",
                   "event larger than the bus's maximum event size (send a "
@@ -253,14 +289,18 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
   wmiev_status status =
       wmiev_wnode_validate(bytes, allocated, WMIEV_VALIDATE_REQUIRE_EVENT, &view, &vdiag);
   if (!WMIEV_SUCCESS(status)) {
-    count_fired(&f, allocated >= sizeof(WNODE_HEADER) ? &header_guid : NULL);
+    count_fired(&f, allocated >= sizeof(WNODE_HEADER) ? &header_guid : NULL, 0);
     return reject(&f, WMIEV_REJECT_MALFORMED, status, vdiag.field, vdiag.offset, "%s",
                   vdiag.message);
   }
   const GUID *guid = view.kind == WMIEV_WNODE_EVENT_REFERENCE ? &view.target_guid : &view.guid;
-  count_fired(&f, guid);
+  count_fired(&f, guid, view.provider_id);
+  wmiev_block_info block;
+  if (!lookup_block(&f, view.provider_id, guid, &block, &status)) {
+    return status;
+  }
   bool deliver = false;
-  status = check_registration(&f, view.provider_id, guid, &view, &deliver);
+  status = check_registration(&f, view.provider_id, &block, &view, &deliver);
   if (!WMIEV_SUCCESS(status)) {
     return status;
   }
@@ -294,9 +334,6 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
 /* The WNODE WmiFireEvent builds (spec §2.8 worked layout). */
 void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
                              uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                             const void *data, uint32_t size);
-void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
-                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
                              const void *data, uint32_t size) {
   WNODE_SINGLE_INSTANCE w;
   memset(&w, 0, sizeof w);
@@ -316,6 +353,34 @@ void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_i
   }
 }
 
+/* The view wmiev_wnode_validate(wnode, 64 + size, 0, ...) returns for a WNODE
+ * wmiev__build_fire_wnode() built with the same arguments, without validating
+ * it again (perf: the validator costs about 1100 instructions per event, and
+ * a WNODE the bus built itself is valid by construction). Keep the two in
+ * step: every field the validator sets for this shape is set here. */
+void wmiev__fire_wnode_view(const uint8_t *wnode, const GUID *guid, uint32_t provider_id,
+                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                            uint32_t size, wmiev_wnode_view *view) {
+  memset(view, 0, sizeof *view);
+  view->kind = WMIEV_WNODE_SINGLE_INSTANCE;
+  view->base = wnode;
+  view->buffer_size = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + size;
+  view->provider_id = provider_id;
+  view->timestamp = timestamp;
+  view->guid = *guid;
+  view->flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
+                WNODE_FLAG_STATIC_INSTANCE_NAMES |
+                (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
+  view->is_event = true;
+  view->static_names = true;
+  view->instance_count = 1;
+  view->data_block_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE);
+  view->instance.index = instance_index;
+  view->instance.data_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE);
+  view->instance.size = size;
+  view->instance.data = size != 0 ? wnode + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
+}
+
 wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GUID *guid,
                                   uint32_t instance_index, const void *data, uint32_t size,
                                   wmiev_diag *diag) {
@@ -323,9 +388,9 @@ wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GU
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "arguments", 0, "%s",
                           "NULL bus, device or GUID, or NULL data with a size");
   }
-  fire_ctx f = {bus, diag, NULL};
+  fire_ctx f = {bus, diag, NULL, false, false};
   uint32_t provider_id = wmiev_device_provider_id(device);
-  count_fired(&f, guid);
+  count_fired(&f, guid, provider_id);
   if ((uint64_t)sizeof(WNODE_SINGLE_INSTANCE) + size > bus->options.max_event_size) {
     return reject(&f, WMIEV_REJECT_TOO_LARGE, WMIEV_STATUS_BUFFER_OVERFLOW, "EventDataSize", 0,
                   "%s", "event larger than the bus's maximum event size");
@@ -333,17 +398,19 @@ wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GU
   /* The WNODE this builds is static-name by construction, PDO-flagged when
    * the block is PDO-named: check it like a driver-built one. */
   wmiev_block_info block;
-  bool device_found = false;
-  bool found = wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found);
+  wmiev_status status;
+  if (!lookup_block(&f, provider_id, guid, &block, &status)) {
+    return status;
+  }
   wmiev_wnode_view view;
   memset(&view, 0, sizeof view);
   view.kind = WMIEV_WNODE_SINGLE_INSTANCE;
   view.static_names = true;
   view.is_event = true;
   view.instance.index = instance_index;
-  view.flags = found && block.names == WMIEV_NAMES_PDO ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u;
+  view.flags = block.names == WMIEV_NAMES_PDO ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u;
   bool deliver = false;
-  wmiev_status status = check_registration(&f, provider_id, guid, &view, &deliver);
+  status = check_registration(&f, provider_id, &block, &view, &deliver);
   if (!WMIEV_SUCCESS(status) || !deliver) {
     return status;
   }
@@ -367,7 +434,7 @@ wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GU
                           "out of memory building a large event");
   }
   wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo, now, data, size);
-  wmiev_wnode_validate(out, total, 0, &view, NULL);
+  wmiev__fire_wnode_view(out, guid, provider_id, instance_index, pdo, now, size, &view);
   wmiev__delivery how = {f.g, false};
   wmiev__deliver(bus, out, &view, &how);
   if (out != stack) {

@@ -159,6 +159,13 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
   uint32_t **ids = collection ? &g->collecting : &g->enabled;
   size_t *count = collection ? &g->collecting_count : &g->enabled_count;
   uint8_t minor = collection ? IRP_MN_DISABLE_COLLECTION : IRP_MN_DISABLE_EVENTS;
+  /* A DISABLE that fails for want of memory (the IRP could not even be
+   * allocated, or the provider says so) did not take effect: the provider
+   * is still enabled. It stays in the set, so the next consumer does not
+   * send it a second ENABLE, and the DISABLE goes out again when the last
+   * consumer leaves next time. */
+  uint32_t kept[16];
+  size_t nkept = 0;
   while (*count != 0 && !(collection ? g->open_count != 0 : g->events_on)) {
     wmiev__mutex_lock(&bus->lock);
     uint32_t id = (*ids)[*count - 1];
@@ -167,7 +174,33 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
     wmiev_device *device = wmiev_registry_device_by_provider_id(bus->registry, id);
     if (device != NULL) {
       count_sent(bus, g, minor);
-      (void)wmiev_send_function_control(device, &g->guid, minor, NULL);
+      wmiev_status status = wmiev_send_function_control(device, &g->guid, minor, NULL);
+      if (status == WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
+        bool keep = nkept < sizeof kept / sizeof kept[0];
+        if (keep) {
+          kept[nkept++] = id;
+        }
+        wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
+                        "%s to provider %lu failed: %s (%s)",
+                        collection ? "DISABLE_COLLECTION" : "DISABLE_EVENTS", (unsigned long)id,
+                        wmiev_status_name(status),
+                        keep ? "it stays enabled; sent again when the last consumer leaves next"
+                             : "too many at once: forgotten");
+      }
+    }
+  }
+  for (size_t i = 0; i < nkept; i++) {
+    wmiev__mutex_lock(&bus->lock);
+    /* Room is there (the set only shrank), unless a callback enabled others meanwhile. */
+    bool readded = set_has(*ids, *count, kept[i]) ||
+                   set_add(bus, ids, count, collection ? &g->collecting_capacity
+                                                       : &g->enabled_capacity,
+                           kept[i]);
+    wmiev__mutex_unlock(&bus->lock);
+    if (!readded) {
+      wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
+                      "out of memory keeping provider %lu enabled after a failed DISABLE",
+                      (unsigned long)kept[i]);
     }
   }
 }

@@ -1,4 +1,5 @@
 /* Device objects: creation, stacks, provider ids (spec §5.4). */
+#include <stdio.h>
 #include <string.h>
 
 #include "registry_internal.h"
@@ -177,6 +178,22 @@ wmiev_device *wmiev_device_top(wmiev_device *device) {
 
 wmiev_registry *wmiev_device_registry(const wmiev_device *device) {
   return device != NULL ? device->registry : NULL;
+}
+
+const char *wmiev__device_name_copy(wmiev_registry *registry, uint32_t provider_id, char *out,
+                                    size_t size) {
+  if (out == NULL || size == 0) {
+    return "";
+  }
+  out[0] = '\0';
+  if (registry == NULL) {
+    return out;
+  }
+  wmiev__mutex_lock(&registry->lock);
+  wmiev_device *device = wmiev__map_get(&registry->devices_by_id, wmiev__key_from_u64(provider_id));
+  (void)snprintf(out, size, "%s", device != NULL ? device->name : "(gone)");
+  wmiev__mutex_unlock(&registry->lock);
+  return out;
 }
 
 const char *wmiev_device_name(const wmiev_device *device) {

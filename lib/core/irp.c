@@ -202,17 +202,21 @@ static void release_inflight(wmiev_registry *registry, wmiev_device *device) {
   wmiev__mutex_unlock(&registry->lock);
 }
 
-wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data_path,
-                                 void *buffer, uint32_t buffer_size, bool allow_blocked,
-                                 wmiev_io_status *io_status) {
+/* Sends to `device`, or (device NULL) to the device with 32-bit id
+ * `provider_id`, looked up under the registry lock in the same step that
+ * counts the IRP in flight: a device that a caller only knows from an
+ * earlier snapshot cannot be destroyed between the look and the send
+ * (destroy waits for in-flight IRPs). */
+static wmiev_status send_irp(wmiev_registry *registry, wmiev_device *device, uint32_t provider_id,
+                             uint8_t minor, void *data_path, void *buffer, uint32_t buffer_size,
+                             bool allow_blocked, wmiev_io_status *io_status) {
   wmiev_io_status result = {WMIEV_STATUS_INVALID_PARAMETER, 0};
-  if (device == NULL || (buffer == NULL && buffer_size != 0)) {
+  if (registry == NULL || (buffer == NULL && buffer_size != 0)) {
     if (io_status != NULL) {
       *io_status = result;
     }
     return result.Status;
   }
-  wmiev_registry *registry = device->registry;
   /* On 32-bit hosts the sum can wrap: treat that like a failed allocation. */
   size_t alloc_size = sizeof(wmiev__irp_state) + (size_t)buffer_size;
   wmiev__irp_state *state =
@@ -226,7 +230,6 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
   }
   memset(state, 0, sizeof *state);
   state->registry = registry;
-  state->target = device;
   state->alloc_size = alloc_size;
   if (buffer_size != 0) {
     memcpy(state->buffer, buffer, buffer_size);
@@ -234,7 +237,6 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
   wmiev_irp *irp = &state->irp;
   irp->MajorFunction = IRP_MJ_SYSTEM_CONTROL;
   irp->MinorFunction = minor;
-  irp->Wmi.ProviderId = wmiev_device_irp_provider_id(device);
   irp->Wmi.DataPath = data_path;
   irp->Wmi.BufferSize = buffer_size;
   irp->Wmi.Buffer = buffer_size != 0 ? state->buffer : NULL;
@@ -242,7 +244,13 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
   irp->internal = state;
 
   wmiev__mutex_lock(&registry->lock);
-  if (device->deregistering || (device->reg_state == WMIEV__BLOCKED && !allow_blocked)) {
+  if (device == NULL) {
+    device = wmiev__map_get(&registry->devices_by_id, wmiev__key_from_u64(provider_id));
+  }
+  if (device == NULL || device->deregistering ||
+      (device->reg_state == WMIEV__BLOCKED && !allow_blocked)) {
+    /* Gone, going, or blocked: the status Microsoft documents for a block
+     * that went away. */
     wmiev__mutex_unlock(&registry->lock);
     free_state(state);
     result.Status = WMIEV_STATUS_WMI_GUID_DISCONNECTED;
@@ -251,6 +259,8 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
     }
     return result.Status;
   }
+  state->target = device;
+  irp->Wmi.ProviderId = wmiev_device_irp_provider_id(device);
   device->inflight++;
   registry->stats.irps_sent++;
   wmiev__mutex_unlock(&registry->lock);
@@ -305,6 +315,34 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
     *io_status = result;
   }
   return result.Status;
+}
+
+wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data_path,
+                                 void *buffer, uint32_t buffer_size, bool allow_blocked,
+                                 wmiev_io_status *io_status) {
+  if (device == NULL) {
+    wmiev_io_status result = {WMIEV_STATUS_INVALID_PARAMETER, 0};
+    if (io_status != NULL) {
+      *io_status = result;
+    }
+    return result.Status;
+  }
+  return send_irp(device->registry, device, 0, minor, data_path, buffer, buffer_size,
+                  allow_blocked, io_status);
+}
+
+wmiev_status wmiev__send_wmi_irp_to(wmiev_registry *registry, uint32_t provider_id, uint8_t minor,
+                                    void *data_path, void *buffer, uint32_t buffer_size,
+                                    wmiev_io_status *io_status) {
+  if (provider_id == 0) {
+    wmiev_io_status result = {WMIEV_STATUS_INVALID_PARAMETER, 0};
+    if (io_status != NULL) {
+      *io_status = result;
+    }
+    return result.Status;
+  }
+  return send_irp(registry, NULL, provider_id, minor, data_path, buffer, buffer_size, false,
+                  io_status);
 }
 
 wmiev_status wmiev_device_send_wmi_irp(wmiev_device *device, uint8_t minor, void *data_path,

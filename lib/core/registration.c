@@ -231,7 +231,8 @@ static wmiev_status build_block(wmiev_device *device, const wmiev_reginfo_view *
   wmiev_registry *registry = device->registry;
   wmiev__block *block = wmiev__alloc(registry, sizeof *block);
   if (block == NULL) {
-    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "block", bv->entry_offset,
+                          "out of memory");
   }
   memset(block, 0, sizeof *block);
   block->guid = bv->guid;
@@ -435,12 +436,17 @@ static void publish_removed(wmiev_registry *registry, const wmiev__block *list) 
   }
 }
 
-static void changes_publish(wmiev_registry *registry, change_list *changes) {
+static void changes_notify(wmiev_registry *registry, const change_list *changes, size_t from,
+                           size_t to) {
   if (registry->options.observer != NULL) {
-    for (size_t i = 0; i < changes->count; i++) {
+    for (size_t i = from; i < to; i++) {
       registry->options.observer(&changes->events[i], registry->options.observer_ctx);
     }
   }
+}
+
+static void changes_publish(wmiev_registry *registry, change_list *changes) {
+  changes_notify(registry, changes, 0, changes->count);
   wmiev__free(registry, changes->events, changes->capacity * sizeof *changes->events);
 }
 
@@ -543,6 +549,7 @@ static wmiev_status do_register(wmiev_device *device, bool reregister, wmiev_dia
    * and size the event list from what is really there. */
   change_list changes = {0};
   wmiev__block *old = NULL;
+  size_t removed = 0;
   wmiev__mutex_lock(&registry->lock);
   bool raced = !reregister && device->reg_state != WMIEV__UNREGISTERED;
   if (!raced) {
@@ -552,6 +559,7 @@ static wmiev_status do_register(wmiev_device *device, bool reregister, wmiev_dia
     }
     if (WMIEV_SUCCESS(status)) {
       old = detach_all_blocks(registry, device, &changes);
+      removed = changes.count;
       device->blocks = built.adds;
       built.adds = NULL;
       for (wmiev__block *b = device->blocks; b != NULL; b = b->next) {
@@ -560,6 +568,14 @@ static wmiev_status do_register(wmiev_device *device, bool reregister, wmiev_dia
       replace_strings(device, &built);
       device->reg_state = WMIEV__REGISTERED;
       registry->stats.registrations++;
+      /* REREGISTER is DEREGISTER + REGISTER (spec §5.1): until the observers
+       * have heard the old blocks go, the device takes no WMI IRP. Otherwise
+       * an ENABLE sent meanwhile for a new block (a first subscriber racing
+       * this call) would be forgotten with the old block and sent again for
+       * the new one: two ENABLEs in a row. */
+      if (removed != 0) {
+        device->deregistering = true;
+      }
     }
   }
   wmiev__mutex_unlock(&registry->lock);
@@ -572,6 +588,14 @@ static wmiev_status do_register(wmiev_device *device, bool reregister, wmiev_dia
                             "device '%s' was registered by another thread meanwhile", device->name);
     }
     return wmiev_diag_set(diag, status, "registry", 0, "out of memory");
+  }
+  if (removed != 0) {
+    changes_notify(registry, &changes, 0, removed);
+    wmiev__mutex_lock(&registry->lock);
+    device->deregistering = false;
+    wmiev__mutex_unlock(&registry->lock);
+    changes_notify(registry, &changes, removed, changes.count);
+    changes.count = 0;
   }
   changes_publish(registry, &changes);
   free_block_list(registry, old);

@@ -158,6 +158,20 @@ wmiev_status wmiev__send_wmi_irp(wmiev_device *device, uint8_t minor, void *data
                                  void *buffer, uint32_t buffer_size, bool allow_blocked,
                                  wmiev_io_status *io_status);
 
+/* Sends a WMI IRP to the device with 32-bit id `provider_id`, resolved
+ * under the registry lock together with the in-flight count, for callers
+ * that know the device only from a snapshot (the requester): a device
+ * destroyed meanwhile gives STATUS_WMI_GUID_DISCONNECTED instead of a
+ * dangling pointer. */
+wmiev_status wmiev__send_wmi_irp_to(wmiev_registry *registry, uint32_t provider_id, uint8_t minor,
+                                    void *data_path, void *buffer, uint32_t buffer_size,
+                                    wmiev_io_status *io_status);
+
+/* Copies the name of the device with 32-bit id `provider_id` into `out`
+ * under the registry lock ("(gone)" if there is none). Returns `out`. */
+const char *wmiev__device_name_copy(wmiev_registry *registry, uint32_t provider_id, char *out,
+                                    size_t size);
+
 /* The thread's innermost dispatch frame's target device, for deadlock checks (irp.c). */
 bool wmiev__in_dispatch_for(const wmiev_device *target);
 

@@ -175,14 +175,20 @@ static void reply_free(wmiev_registry *registry, reply *r) {
 }
 
 #define WHO_FMT "device '%s' (provider %lu)"
-#define WHO_ARGS(p) wmiev_device_name((p)->device), (unsigned long)(p)->provider_id
+/* By provider id, not through the snapshot's device pointer: the device may
+ * have been destroyed since (the name is copied under the registry lock
+ * into a temporary that lives until the end of the enclosing block). */
+#define WHO_ARGS(registry, p)                                                                      \
+  wmiev__device_name_copy((registry), (p)->provider_id, (char[64]){0}, 64),                        \
+      (unsigned long)(p)->provider_id
 
 /* A reply that breaks the protocol: a violation for the hook, a status for the caller. */
 static wmiev_status bad_reply(const request *rq, wmiev_status status, const char *field,
                               uint32_t offset, const char *why, wmiev_diag *diag) {
   wmiev__report_violation(rq->registry, WMIEV_VIOLATION_BAD_REPLY, WHO_FMT " answered %s: %s",
-                          WHO_ARGS(rq->provider), minor_name(rq->minor), why);
-  return wmiev_diag_set(diag, status, field, offset, WHO_FMT ": %s", WHO_ARGS(rq->provider), why);
+                          WHO_ARGS(rq->registry, rq->provider), minor_name(rq->minor), why);
+  return wmiev_diag_set(diag, status, field, offset, WHO_FMT ": %s",
+                        WHO_ARGS(rq->registry, rq->provider), why);
 }
 
 /*
@@ -222,7 +228,7 @@ static wmiev_status send_request(const request *rq, reply *out, wmiev_diag *diag
     }
     wmiev_io_status io;
     wmiev_status status =
-        wmiev_device_send_wmi_irp(p->device, rq->minor, &data_path, buf, size, &io);
+        wmiev__send_wmi_irp_to(registry, p->provider_id, rq->minor, &data_path, buf, size, &io);
     if (!WMIEV_SUCCESS(status)) {
       wmiev__free(registry, buf, size);
       if (status == WMIEV_STATUS_BUFFER_TOO_SMALL && rq->reply_kind != 0) {
@@ -231,10 +237,11 @@ static wmiev_status send_request(const request *rq, reply *out, wmiev_diag *diag
         return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_BUFFER_SIZE, "IoStatus.Status", 0,
                               WHO_FMT " failed %s on a %lu-byte buffer with "
                                       "STATUS_BUFFER_TOO_SMALL instead of a WNODE_TOO_SMALL",
-                              WHO_ARGS(p), minor_name(rq->minor), (unsigned long)size);
+                              WHO_ARGS(registry, p), minor_name(rq->minor), (unsigned long)size);
       }
       return wmiev_diag_set(diag, status, "IoStatus.Status", 0, WHO_FMT " failed %s with %s",
-                            WHO_ARGS(p), minor_name(rq->minor), wmiev_status_name(status));
+                            WHO_ARGS(registry, p), minor_name(rq->minor),
+                            wmiev_status_name(status));
     }
     if (rq->reply_kind == 0) {
       wmiev__free(registry, buf, size);
@@ -274,7 +281,7 @@ static wmiev_status send_request(const request *rq, reply *out, wmiev_diag *diag
         out->size_needed = needed;
         return wmiev_diag_set(diag, WMIEV_STATUS_BUFFER_TOO_SMALL, "SizeNeeded",
                               (uint32_t)offsetof(WNODE_TOO_SMALL, SizeNeeded),
-                              WHO_FMT " needs a %lu-byte buffer for %s", WHO_ARGS(p),
+                              WHO_FMT " needs a %lu-byte buffer for %s", WHO_ARGS(registry, p),
                               (unsigned long)needed, minor_name(rq->minor));
       }
       size = needed;
@@ -480,7 +487,8 @@ static wmiev_status resolve(wmiev_registry *registry, const GUID *guid,
   if (index >= out->provider->instance_count) {
     return wmiev_diag_set(diag, WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND, "instance.index", 0,
                           WHO_FMT " has %lu static instances; index %lu is out of range",
-                          WHO_ARGS(out->provider), (unsigned long)out->provider->instance_count,
+                          WHO_ARGS(registry, out->provider),
+                          (unsigned long)out->provider->instance_count,
                           (unsigned long)index);
   }
   out->index = index;

@@ -62,7 +62,7 @@ static _Noreturn FUZZ_UNUSED FUZZ_PRINTF(3, 4) void fuzz_fail_at(const char *fil
   do {                                                                                             \
     wmiev_status st_ = (st);                                                                       \
     if (st_ != WMIEV_STATUS_SUCCESS && WMIEV_SUCCESS(st_)) {                                       \
-      fuzz_fail("informational status %s (0x%08x) returned as a result", wmiev_status_name(st_),  \
+      fuzz_fail("informational status %s (0x%08x) returned as a result", wmiev_status_name(st_),   \
                 (unsigned)st_);                                                                    \
     }                                                                                              \
   } while (0)
@@ -121,7 +121,7 @@ static FUZZ_UNUSED size_t fuzz_bytes(fuzz_in *in, size_t want, const uint8_t **o
 enum { FIRE_G_STATIC, FIRE_G_PDO, FIRE_G_DYNAMIC, FIRE_G_QUIET, FIRE_G_COUNT };
 
 static const GUID fire_guids[FIRE_G_COUNT] = {
-    /* {F1F10000-0001-4000-8000-00000000F1F1}: BASENAME "Fuzz", 3 instances */
+    /* {F1F10000-0001-4000-8000-00000000F1F1}: BASENAME "Fuzz", 3 instances, event-only */
     {0xf1f10000, 0x0001, 0x4000, {0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf1, 0xf1}},
     /* {F1F10000-0002-4000-8000-00000000F1F1}: INSTANCE_PDO, 2 instances */
     {0xf1f10000, 0x0002, 0x4000, {0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf1, 0xf1}},
@@ -176,8 +176,8 @@ enum {
   PR_OP_BLOCK_IRPS,
   PR_OP_QUERY_ALL, /* u8 guid pick, u16 buffer size */
   PR_OP_QUERY_ONE, /* u8 guid pick, instance ref, u16 buffer size */
-  PR_OP_METHOD,    /* u8 guid pick, instance ref, u32 method id, u8 n + n input bytes, u16 out size */
-  PR_OP_SET,       /* u8 guid pick, instance ref, u8 item (0: whole instance), u8 n + n bytes */
+  PR_OP_METHOD, /* u8 guid pick, instance ref, u32 method id, u8 n + n input bytes, u16 out size */
+  PR_OP_SET,    /* u8 guid pick, instance ref, u8 item (0: whole instance), u8 n + n bytes */
   PR_OP_COMPLETE_HELD, /* complete the IRPs held by PR_ACT_HOLD now (late completion) */
   PR_OP_COUNT
 };

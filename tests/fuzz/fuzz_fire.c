@@ -51,7 +51,7 @@ typedef struct fire_env {
   size_t base_name_units;
   /* What the subscriber saw. */
   unsigned deliveries;
-  uint8_t *got;       /* copy of the delivered WNODE */
+  uint8_t *got; /* copy of the delivered WNODE */
   uint32_t got_size;
   wmiev_event got_event; /* pointers in it are dead after the callback; fields only */
   char got_name[600];
@@ -71,8 +71,44 @@ static void on_warning(wmiev_warning warning, const char *message, void *ctx) {
   }
 }
 
+/* What bus.h promises about any event: its data and name lie inside the
+ * delivered WNODE, and data is NULL exactly when data_size is 0. */
+static void check_event(const wmiev_event *event) {
+  uintptr_t lo = (uintptr_t)event->wnode, hi = lo + event->wnode_size;
+  uintptr_t data = (uintptr_t)event->data;
+  FUZZ_CHECK(event->wnode != NULL && event->wnode_size == event->view.buffer_size);
+  if (event->data_size == 0) {
+    if (event->data != NULL) {
+      fuzz_fail("event data %p with data_size 0 (%s, offset %lld)", event->data,
+                wmiev_wnode_kind_name(event->view.kind), (long long)(data - lo));
+    }
+  } else {
+    if (event->data == NULL) {
+      fuzz_fail("event data NULL with data_size %u (%s)", (unsigned)event->data_size,
+                wmiev_wnode_kind_name(event->view.kind));
+    }
+    if (data < lo || data > hi || event->data_size > hi - data) {
+      fuzz_fail("event data [%lld, +%u) outside the %u-byte WNODE (%s)", (long long)(data - lo),
+                (unsigned)event->data_size, (unsigned)event->wnode_size,
+                wmiev_wnode_kind_name(event->view.kind));
+    }
+    /* An ALL_DATA event's data is its instances, never its fixed part. */
+    const wmiev_wnode_view *v = &event->view;
+    uint64_t fixed = v->fixed_instance_size ? 64u : 60u + 8u * (uint64_t)v->instance_count;
+    if (v->kind == WMIEV_WNODE_ALL_DATA && data - lo < fixed) {
+      fuzz_fail("ALL_DATA event data at offset %llu, inside the %llu-byte fixed part",
+                (unsigned long long)(data - lo), (unsigned long long)fixed);
+    }
+  }
+  if (event->has_name) {
+    uintptr_t name = (uintptr_t)event->name_utf16;
+    FUZZ_CHECK(name >= lo && name <= hi && event->name_units <= (hi - name) / 2);
+  }
+}
+
 static void on_event(const wmiev_event *event, void *payload) {
   fire_env *env = payload;
+  check_event(event);
   env->deliveries++;
   if (env->got == NULL) {
     env->got = malloc(event->wnode_size == 0 ? 1 : event->wnode_size);
@@ -148,9 +184,11 @@ static void env_create(fire_env *env, bool strict) {
   FUZZ_CHECK(wmiev_bus_create(&o, &env->bus) == WMIEV_STATUS_SUCCESS);
   wmiev_registry *registry = wmiev_bus_registry(env->bus);
 
-  static const uint32_t flags[FIRE_G_COUNT] = {WMIREG_FLAG_INSTANCE_BASENAME,
-                                               WMIREG_FLAG_INSTANCE_PDO, 0,
-                                               WMIREG_FLAG_INSTANCE_BASENAME};
+  /* The BASENAME block is event-only: the bus still resolves references to
+   * it (decisions D14), consumers may not query it. */
+  static const uint32_t flags[FIRE_G_COUNT] = {
+      WMIREG_FLAG_INSTANCE_BASENAME | WMIREG_FLAG_EVENT_ONLY_GUID, WMIREG_FLAG_INSTANCE_PDO, 0,
+      WMIREG_FLAG_INSTANCE_BASENAME};
   for (int g = 0; g < FIRE_G_COUNT; g++) {
     env->guid_list[g].guid = &fire_guids[g];
     env->guid_list[g].instance_count = fire_instance_counts[g];
@@ -200,16 +238,22 @@ static void env_destroy(fire_env *env) {
 
 /* ---- Property 1: the decision table (docs/decisions.md D11) ---------------------------------- */
 
-typedef enum outcome { OUT_REJECTED, OUT_TRACED, OUT_NOT_ENABLED, OUT_DELIVERED, OUT_REF_FAILED } outcome;
+typedef enum outcome {
+  OUT_REJECTED,
+  OUT_TRACED,
+  OUT_NOT_ENABLED,
+  OUT_DELIVERED,
+  OUT_REF_FAILED
+} outcome;
 
 typedef struct expected {
   outcome out;
   wmiev_reject_reason reason; /* OUT_REJECTED */
   wmiev_status status;        /* OUT_REJECTED */
   uint64_t warnings[WMIEV_WARN_COUNT_];
-  bool reference;             /* OUT_DELIVERED: resolved from a reference */
-  int g;                      /* the block, when registered */
-  wmiev_wnode_view view;      /* when valid */
+  bool reference;        /* OUT_DELIVERED: resolved from a reference */
+  int g;                 /* the block, when registered */
+  wmiev_wnode_view view; /* when valid */
 } expected;
 
 /* A mismatch Windows delivers: a warning, or (strict) a rejection. True if rejected. */
@@ -291,8 +335,8 @@ static void expect(const uint8_t *data, size_t size, bool strict, expected *e) {
   }
   if (v->static_names && block_static) {
     uint32_t count = fire_instance_counts[e->g];
-    bool fits = v->kind == WMIEV_WNODE_ALL_DATA ? v->instance_count <= count
-                                                : v->instance.index < count;
+    bool fits =
+        v->kind == WMIEV_WNODE_ALL_DATA ? v->instance_count <= count : v->instance.index < count;
     if (!fits) {
       e->out = OUT_REJECTED;
       e->reason = WMIEV_REJECT_BAD_INSTANCE;
@@ -380,8 +424,7 @@ static void check_delivery(const fire_env *env, const expected *e, const uint8_t
     /* Exactly the bytes fired, TimeStamp aside. */
     FUZZ_CHECK(env->got_size == fired->buffer_size);
     FUZZ_CHECK(memcmp(env->got, data, ts_at) == 0);
-    FUZZ_CHECK(memcmp(env->got + ts_at + 8, data + ts_at + 8, fired->buffer_size - ts_at - 8) ==
-               0);
+    FUZZ_CHECK(memcmp(env->got + ts_at + 8, data + ts_at + 8, fired->buffer_size - ts_at - 8) == 0);
     FUZZ_CHECK(memcmp(&ev->guid, &fired->guid, sizeof(GUID)) == 0);
     FUZZ_CHECK(ev->view.kind == fired->kind);
     if (fired->kind != WMIEV_WNODE_ALL_DATA) {
@@ -441,17 +484,16 @@ static void run(const uint8_t *data, size_t size, bool strict, expected *e_out,
     }
   }
 
-  outcome got = !WMIEV_SUCCESS(st) ? OUT_REJECTED
-                : s.traced != 0    ? OUT_TRACED
-                : s.not_enabled != 0 ? OUT_NOT_ENABLED
-                : s.delivered != 0   ? OUT_DELIVERED
+  outcome got = !WMIEV_SUCCESS(st)        ? OUT_REJECTED
+                : s.traced != 0           ? OUT_TRACED
+                : s.not_enabled != 0      ? OUT_NOT_ENABLED
+                : s.delivered != 0        ? OUT_DELIVERED
                 : s.reference_failed != 0 ? OUT_REF_FAILED
                                           : OUT_REJECTED;
   if (got != e.out || (got == OUT_REJECTED && st != e.status)) {
     fuzz_fail("%s run: %s (%s; %s: %s), expected %s (%s)", strict ? "strict" : "lenient",
-              outcome_name(got), wmiev_status_name(st), diag.field ? diag.field : "-",
-              diag.message, outcome_name(e.out),
-              e.out == OUT_REJECTED ? wmiev_status_name(e.status) : "success");
+              outcome_name(got), wmiev_status_name(st), diag.field ? diag.field : "-", diag.message,
+              outcome_name(e.out), e.out == OUT_REJECTED ? wmiev_status_name(e.status) : "success");
   }
 
   if (e.out == OUT_REJECTED) {

@@ -74,8 +74,8 @@ static size_t ref_put_utf8(uint8_t *out, uint32_t cp) {
  * that broke and the first byte that cannot continue it (for a truncated
  * sequence, the end of the input).
  */
-static bool ref_utf8(const uint8_t *s, size_t len, uint32_t *cps, size_t *count,
-                     size_t *seq_start, size_t *bad_at) {
+static bool ref_utf8(const uint8_t *s, size_t len, uint32_t *cps, size_t *count, size_t *seq_start,
+                     size_t *bad_at) {
   size_t n = 0;
   for (size_t i = 0; i < len;) {
     uint8_t b = s[i];
@@ -449,8 +449,8 @@ static void fuzz_guid_format(const uint8_t *in, size_t size) {
   uint8_t raw[16] = {0};
   memcpy(raw, in, size < 16 ? size : 16);
   GUID g;
-  g.Data1 = (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 |
-            (uint32_t)raw[3] << 24;
+  g.Data1 =
+      (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 24;
   g.Data2 = (uint16_t)(raw[4] | raw[5] << 8);
   g.Data3 = (uint16_t)(raw[6] | raw[7] << 8);
   memcpy(g.Data4, raw + 8, 8);
@@ -465,8 +465,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   unsigned mode = (data[0] & 7u) % MODE_COUNT_;
-  uint32_t flags = (uint32_t)(data[0] >> 3) &
-                   (WMIEV_NAME_STRICT | WMIEV_NAME_ALLOW_ODD | WMIEV_NAME_ADD_NUL);
+  uint32_t flags =
+      (uint32_t)(data[0] >> 3) & (WMIEV_NAME_STRICT | WMIEV_NAME_ALLOW_ODD | WMIEV_NAME_ADD_NUL);
   size_t offset = 0;
   const uint8_t *arg = data + 1;
   size_t n = size - 1;

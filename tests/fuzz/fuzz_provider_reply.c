@@ -30,7 +30,10 @@
  *     QUERY_SINGLE_INSTANCE: one SINGLE_INSTANCE stamped with a provider of
  *     the GUID); the two-call pattern holds (STATUS_BUFFER_TOO_SMALL reports
  *     more than was given); a failure leaves the caller's size and buffer
- *     untouched; no informational status leaks out as a result.
+ *     untouched; no informational status leaks out as a result; a GUID
+ *     nobody provides is STATUS_WMI_GUID_NOT_FOUND, one only event-only
+ *     blocks provide STATUS_WMI_NOT_SUPPORTED without an IRP (decisions
+ *     D14), and replies never come from an event-only block.
  *  3. IRP rules: a second completion is refused; DEREGISTER from inside the
  *     device's own dispatch is STATUS_POSSIBLE_DEADLOCK and changes nothing;
  *     the violation hook saw exactly what the counter says.
@@ -42,10 +45,10 @@
 
 #include "debug_alloc.h"
 
-#define MAX_HELD 3             /* IRPs kept pending per input (each costs a timeout) */
-#define MAX_BUF 65536u         /* caller buffers of queries and methods */
+#define MAX_HELD 3              /* IRPs kept pending per input (each costs a timeout) */
+#define MAX_BUF 65536u          /* caller buffers of queries and methods */
 #define REGINFO_MAX (16u << 20) /* registration.c: a device asking for more is broken */
-#define REPLY_MAX (64u << 20)  /* requester.c: likewise for a reply */
+#define REPLY_MAX (64u << 20)   /* requester.c: likewise for a reply */
 #define SENTINEL 0xA5u
 
 typedef struct model_block {
@@ -245,8 +248,8 @@ static wmiev_status fuzz_dispatch(wmiev_device *device, wmiev_irp *irp, void *pa
     break;
   }
 
-  TRACE("  %s: IRP minor 0x%02x, %u bytes: action %u, %s, Information %zu, wrote %llu\n",
-        d->name, (unsigned)irp->MinorFunction, (unsigned)cap, (unsigned)(act & 7u),
+  TRACE("  %s: IRP minor 0x%02x, %u bytes: action %u, %s, Information %zu, wrote %llu\n", d->name,
+        (unsigned)irp->MinorFunction, (unsigned)cap, (unsigned)(act & 7u),
         wmiev_status_name(status), (size_t)info, (unsigned long long)written_end);
   wmiev_status ret;
   switch (act & 7u) {
@@ -419,8 +422,7 @@ static void check_model(pr_env *env) {
       }
     }
     if (seen != d->count) {
-      fuzz_fail("device %s: registry lists %zu blocks, it registered %zu", d->name, seen,
-                d->count);
+      fuzz_fail("device %s: registry lists %zu blocks, it registered %zu", d->name, seen, d->count);
     }
   }
   FUZZ_CHECK(total == n);
@@ -449,8 +451,8 @@ static void check_names(pr_env *env, const dev *d) {
       uint16_t again[600];
       size_t again_units = 0;
       FUZZ_CHECK(wmiev_registry_instance_name(env->registry, &m->guid, owner, index, again,
-                                              sizeof again / 2, &again_units) ==
-                 WMIEV_STATUS_SUCCESS);
+                                              sizeof again / 2,
+                                              &again_units) == WMIEV_STATUS_SUCCESS);
       FUZZ_CHECK(again_units == units && memcmp(again, name, units * 2) == 0);
     }
     uint16_t unused[4];
@@ -479,7 +481,7 @@ static void op_registration(pr_env *env, dev *d, uint32_t action) {
   if (!ok) {
     FUZZ_CHECK(diag.status == st && diag.field != NULL);
   }
-  bool wrong_state = action == WMIREG_ACTION_REGISTER ? was_registered
+  bool wrong_state = action == WMIREG_ACTION_REGISTER     ? was_registered
                      : action == WMIREG_ACTION_REREGISTER ? false
                                                           : !was_registered;
   if (wrong_state) {
@@ -525,7 +527,8 @@ static void op_registration(pr_env *env, dev *d, uint32_t action) {
   /* Counters move by one on success, not at all on failure. */
   bool reg = action == WMIREG_ACTION_REGISTER || action == WMIREG_ACTION_REREGISTER;
   FUZZ_CHECK(after.registrations - before.registrations == (uint64_t)(ok && reg));
-  FUZZ_CHECK(after.updates - before.updates == (uint64_t)(ok && action == WMIREG_ACTION_UPDATE_GUIDS));
+  FUZZ_CHECK(after.updates - before.updates ==
+             (uint64_t)(ok && action == WMIREG_ACTION_UPDATE_GUIDS));
   FUZZ_CHECK(after.deregistrations - before.deregistrations ==
              (uint64_t)(ok && action == WMIREG_ACTION_DEREGISTER));
   FUZZ_CHECK(after.rejected_reginfo - before.rejected_reginfo <= (ok ? 0u : 1u));
@@ -545,13 +548,15 @@ static GUID pick_guid(pr_env *env) {
                                 : env->devs[1].blocks[i - env->devs[0].count].guid;
 }
 
-/* The providers of a GUID by the model, in registration order (at most 2). */
-static size_t providers_of(pr_env *env, const GUID *guid, dev *out[2]) {
+/* The providers of a GUID by the model, in registration order (at most 2);
+ * with @p queryable_only, not those registered event-only (decisions D14:
+ * consumers never query, set or execute those). */
+static size_t providers_of(pr_env *env, const GUID *guid, bool queryable_only, dev *out[2]) {
   size_t n = 0;
   uint64_t order[2] = {0, 0};
   for (int k = 0; k < 2; k++) {
     model_block *m = model_find(&env->devs[k], guid);
-    if (m != NULL) {
+    if (m != NULL && (!queryable_only || (m->flags & WMIREG_FLAG_EVENT_ONLY_GUID) == 0)) {
       out[n] = &env->devs[k];
       order[n++] = m->order;
     }
@@ -591,6 +596,33 @@ static void read_ref(pr_env *env, ref_storage *r) {
   }
 }
 
+static uint64_t irps_sent(pr_env *env) {
+  wmiev_registry_stats s;
+  wmiev_registry_get_stats(env->registry, &s);
+  return s.irps_sent;
+}
+
+/* Who a consumer request reached, by the model: a GUID nobody provides is
+ * STATUS_WMI_GUID_NOT_FOUND, one only event-only blocks provide
+ * STATUS_WMI_NOT_SUPPORTED with no IRP sent (D14). An instance request may
+ * fail its own argument check (STATUS_INVALID_PARAMETER) first. */
+static void check_reach(pr_env *env, const GUID *guid, wmiev_status st, uint64_t irps_before,
+                        bool instance) {
+  dev *p[2];
+  size_t all = providers_of(env, guid, false, p);
+  size_t queryable = providers_of(env, guid, true, p);
+  bool bad_args = instance && st == WMIEV_STATUS_INVALID_PARAMETER;
+  if (all == 0 && st != WMIEV_STATUS_WMI_GUID_NOT_FOUND && !bad_args) {
+    fuzz_fail("request for a GUID nobody registered returned %s", wmiev_status_name(st));
+  }
+  if (all != 0 && queryable == 0) {
+    if (st != WMIEV_STATUS_WMI_NOT_SUPPORTED && !bad_args) {
+      fuzz_fail("request for an event-only GUID returned %s", wmiev_status_name(st));
+    }
+    FUZZ_CHECK(irps_sent(env) == irps_before);
+  }
+}
+
 static bool is_provider_id(dev *const p[2], size_t n, uint32_t id) {
   for (size_t i = 0; i < n; i++) {
     if (wmiev_device_provider_id(p[i]->device) == id) {
@@ -607,20 +639,20 @@ static void op_query_all(pr_env *env) {
   FUZZ_CHECK(buf != NULL);
   memset(buf, SENTINEL, given);
   dev *p[2];
-  size_t np = providers_of(env, &guid, p);
+  size_t np = providers_of(env, &guid, true, p);
   uint32_t size = given;
   wmiev_diag diag;
+  uint64_t irps_before = irps_sent(env);
   TRACE("QUERY_ALL_DATA (%zu providers), %u bytes\n", np, (unsigned)given);
-  wmiev_status st = wmiev_query_all_data(env->registry, &guid, given == 0 ? NULL : buf, &size,
-                                         &diag);
+  wmiev_status st =
+      wmiev_query_all_data(env->registry, &guid, given == 0 ? NULL : buf, &size, &diag);
   TRACE("  -> %s, size %u\n", wmiev_status_name(st), (unsigned)size);
   FUZZ_CHECK_STATUS_CLASS(st);
-  if (np == 0) {
-    FUZZ_CHECK(st == WMIEV_STATUS_WMI_GUID_NOT_FOUND);
-  }
+  check_reach(env, &guid, st, irps_before, false);
   if (st == WMIEV_STATUS_SUCCESS) {
-    /* Property 2: a chain of valid ALL_DATA replies, from providers of the
-     * GUID in registration order, 8-aligned, linked by offset, 0 at the end. */
+    /* Property 2: a chain of valid ALL_DATA replies, from the (queryable)
+     * providers of the GUID in registration order, 8-aligned, linked by
+     * offset, 0 at the end. */
     FUZZ_CHECK(size <= given && size >= sizeof(WNODE_ALL_DATA));
     size_t at = 0, next_provider = 0;
     for (;;) {
@@ -672,16 +704,15 @@ static void op_query_one(pr_env *env) {
   FUZZ_CHECK(buf != NULL);
   memset(buf, SENTINEL, given);
   dev *p[2];
-  size_t np = providers_of(env, &guid, p);
+  size_t np = providers_of(env, &guid, true, p);
   uint32_t size = given;
+  uint64_t irps_before = irps_sent(env);
   TRACE("QUERY_SINGLE_INSTANCE (%zu providers), %u bytes\n", np, (unsigned)given);
   wmiev_status st = wmiev_query_single_instance(env->registry, &guid, &r.ref,
                                                 given == 0 ? NULL : buf, &size, NULL);
   TRACE("  -> %s, size %u\n", wmiev_status_name(st), (unsigned)size);
   FUZZ_CHECK_STATUS_CLASS(st);
-  if (np == 0) {
-    FUZZ_CHECK(st == WMIEV_STATUS_WMI_GUID_NOT_FOUND || st == WMIEV_STATUS_INVALID_PARAMETER);
-  }
+  check_reach(env, &guid, st, irps_before, true);
   if (st == WMIEV_STATUS_SUCCESS) {
     FUZZ_CHECK(size <= given);
     wmiev_wnode_view v;
@@ -717,12 +748,14 @@ static void op_method(pr_env *env) {
   FUZZ_CHECK(out != NULL);
   memset(out, SENTINEL, given);
   uint32_t out_size = given;
+  uint64_t irps_before = irps_sent(env);
   wmiev_status st =
       wmiev_execute_method(env->registry, &guid, &r.ref, method_id, in_size == 0 ? NULL : input,
                            (uint32_t)in_size, given == 0 ? NULL : out, &out_size, NULL);
   TRACE("EXECUTE_METHOD -> %s, out %u of %u\n", wmiev_status_name(st), (unsigned)out_size,
         (unsigned)given);
   FUZZ_CHECK_STATUS_CLASS(st);
+  check_reach(env, &guid, st, irps_before, true);
   if (st == WMIEV_STATUS_SUCCESS) {
     FUZZ_CHECK(out_size <= given);
     FUZZ_CHECK(all_bytes(out + out_size, given - out_size, SENTINEL));
@@ -744,13 +777,14 @@ static void op_set(pr_env *env) {
   uint8_t item = fuzz_u8(&env->in);
   const uint8_t *data;
   size_t n = fuzz_bytes(&env->in, fuzz_u8(&env->in), &data);
-  wmiev_status st =
-      item == 0 ? wmiev_set_single_instance(env->registry, &guid, &r.ref, n == 0 ? NULL : data,
-                                            (uint32_t)n, NULL)
-                : wmiev_set_single_item(env->registry, &guid, &r.ref, item, n == 0 ? NULL : data,
-                                        (uint32_t)n, NULL);
+  uint64_t irps_before = irps_sent(env);
+  wmiev_status st = item == 0 ? wmiev_set_single_instance(env->registry, &guid, &r.ref,
+                                                          n == 0 ? NULL : data, (uint32_t)n, NULL)
+                              : wmiev_set_single_item(env->registry, &guid, &r.ref, item,
+                                                      n == 0 ? NULL : data, (uint32_t)n, NULL);
   TRACE("CHANGE_SINGLE_%s -> %s\n", item == 0 ? "INSTANCE" : "ITEM", wmiev_status_name(st));
   FUZZ_CHECK_STATUS_CLASS(st);
+  check_reach(env, &guid, st, irps_before, true);
 }
 
 /* ---- Setup and teardown --------------------------------------------------------------------- */

@@ -140,7 +140,8 @@ static void check_view(const wmiev_reginfo_view *v, const uint8_t *buf, size_t l
       uint32_t flags;
       memcpy(&flags, buf + rec.offset + header + e * entry + offsetof(WMIREGGUIDW, Flags),
              sizeof flags);
-      bool skipped = (flags & WMIREG_FLAG_REMOVE_GUID) != 0 && (options & WMIEV_REGINFO_UPDATE) == 0;
+      bool skipped =
+          (flags & WMIREG_FLAG_REMOVE_GUID) != 0 && (options & WMIEV_REGINFO_UPDATE) == 0;
       blocks += skipped ? 0u : 1u;
     }
     entries += rec.guid_count;
@@ -268,7 +269,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(strict != WMIEV_STATUS_SUCCESS);
   }
   /* Too few bytes for a header is the only STATUS_BUFFER_TOO_SMALL. */
-  FUZZ_CHECK((reg == WMIEV_STATUS_BUFFER_TOO_SMALL) ==
-             (size < offsetof(WMIREGINFOW, WmiRegGuid)));
+  FUZZ_CHECK((reg == WMIEV_STATUS_BUFFER_TOO_SMALL) == (size < offsetof(WMIREGINFOW, WmiRegGuid)));
   return 0;
 }

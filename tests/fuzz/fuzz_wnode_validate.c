@@ -65,8 +65,7 @@ static void same_instance(const wmiev_wnode_instance_view *a, const wmiev_wnode_
   FUZZ_CHECK(a->size == b->size);
 }
 
-static void same_view(const wmiev_wnode_view *a, const wmiev_wnode_view *b,
-                      const uint8_t *b_base) {
+static void same_view(const wmiev_wnode_view *a, const wmiev_wnode_view *b, const uint8_t *b_base) {
   FUZZ_CHECK(a->kind == b->kind);
   FUZZ_CHECK(b->base == b_base);
   FUZZ_CHECK(a->buffer_size == b->buffer_size);
@@ -157,14 +156,14 @@ static void check_view(const wmiev_wnode_view *v, const uint8_t *buf, size_t len
 
   uint32_t kinds = v->flags & KIND_FLAGS;
   FUZZ_CHECK(kinds != 0 && (kinds & (kinds - 1)) == 0);
-  FUZZ_CHECK((v->flags & (WNODE_FLAG_TRACED_GUID | WNODE_FLAG_USE_GUID_PTR |
-                          WNODE_FLAG_USE_MOF_PTR)) == 0);
+  FUZZ_CHECK((v->flags &
+              (WNODE_FLAG_TRACED_GUID | WNODE_FLAG_USE_GUID_PTR | WNODE_FLAG_USE_MOF_PTR)) == 0);
   FUZZ_CHECK(v->static_names == ((v->flags & WNODE_FLAG_STATIC_INSTANCE_NAMES) != 0));
   FUZZ_CHECK(v->severity == (uint8_t)(v->flags >> 24));
-  FUZZ_CHECK(v->is_event == ((v->flags & WNODE_FLAG_EVENT_ITEM) != 0 ||
-                             v->kind == WMIEV_WNODE_EVENT_REFERENCE));
-  bool undefined = (v->flags & 0x1800u) != 0 ||
-                   (v->severity != 0 && v->kind != WMIEV_WNODE_EVENT_REFERENCE);
+  FUZZ_CHECK(v->is_event ==
+             ((v->flags & WNODE_FLAG_EVENT_ITEM) != 0 || v->kind == WMIEV_WNODE_EVENT_REFERENCE));
+  bool undefined =
+      (v->flags & 0x1800u) != 0 || (v->severity != 0 && v->kind != WMIEV_WNODE_EVENT_REFERENCE);
   FUZZ_CHECK(((v->warnings & WMIEV_WNODE_WARN_UNDEFINED_FLAGS) != 0) == undefined);
 
   uint64_t lo = fixed_part(v);
@@ -182,8 +181,7 @@ static void check_view(const wmiev_wnode_view *v, const uint8_t *buf, size_t len
       check_name(v, &v->instance, lo);
       /* A name must not overlap non-empty data. */
       uint64_t name_end = (uint64_t)v->instance.name_offset + 2u + v->instance.name_bytes;
-      FUZZ_CHECK(v->instance.size == 0 ||
-                 name_end <= v->instance.data_offset ||
+      FUZZ_CHECK(v->instance.size == 0 || name_end <= v->instance.data_offset ||
                  (uint64_t)v->instance.data_offset + v->instance.size <= v->instance.name_offset);
     }
     check_data(v, &v->instance, lo);
@@ -198,8 +196,7 @@ static void check_view(const wmiev_wnode_view *v, const uint8_t *buf, size_t len
     FUZZ_CHECK(memcmp(&v->target_guid, buf + target_at, sizeof(GUID)) == 0);
     bool mismatch = memcmp(&v->guid, &v->target_guid, sizeof(GUID)) != 0;
     FUZZ_CHECK(((v->warnings & WMIEV_WNODE_WARN_TARGET_GUID_MISMATCH) != 0) == mismatch);
-    FUZZ_CHECK(v->instance.size ==
-               rd32(buf, offsetof(WNODE_EVENT_REFERENCE, TargetDataBlockSize)));
+    FUZZ_CHECK(v->instance.size == rd32(buf, offsetof(WNODE_EVENT_REFERENCE, TargetDataBlockSize)));
     FUZZ_CHECK(v->instance.data == NULL);
     FUZZ_CHECK(v->instance.has_name == !v->static_names);
     if (v->instance.has_name) {
@@ -219,9 +216,9 @@ static void check_view(const wmiev_wnode_view *v, const uint8_t *buf, size_t len
   case WMIEV_WNODE_ALL_DATA: {
     FUZZ_CHECK(v->instance_count == rd32(buf, offsetof(WNODE_ALL_DATA, InstanceCount)));
     FUZZ_CHECK(v->fixed_instance_size == ((v->flags & WNODE_FLAG_FIXED_INSTANCE_SIZE) != 0));
-    FUZZ_CHECK(v->names_present == (!v->static_names &&
-                                    (v->flags & WNODE_FLAG_INSTANCES_SAME) == 0 &&
-                                    v->instance_count > 0));
+    FUZZ_CHECK(
+        v->names_present ==
+        (!v->static_names && (v->flags & WNODE_FLAG_INSTANCES_SAME) == 0 && v->instance_count > 0));
     uint32_t walk = v->instance_count < MAX_WALK ? v->instance_count : MAX_WALK;
     for (uint64_t k = 0; k <= walk; k++) {
       /* The first MAX_WALK instances, then the last one. */
@@ -344,8 +341,7 @@ static void round_trip(const wmiev_wnode_view *v) {
       break;
     case WMIEV_WNODE_EVENT_REFERENCE:
       parts[0].data = NULL;
-      st = wmiev_wnode_build_event_reference(out, cap, &hdr, &parts[0], v->severity, &need,
-                                             &diag);
+      st = wmiev_wnode_build_event_reference(out, cap, &hdr, &parts[0], v->severity, &need, &diag);
       break;
     case WMIEV_WNODE_TOO_SMALL:
       st = wmiev_wnode_build_too_small(out, cap, v->size_needed, &need, &diag);
@@ -359,8 +355,7 @@ static void round_trip(const wmiev_wnode_view *v) {
     if (pass == 0) {
       if (st != WMIEV_STATUS_BUFFER_TOO_SMALL) {
         fuzz_fail("the builder refuses what a valid %s describes: %s (%s: %s)",
-                  wmiev_wnode_kind_name(v->kind), wmiev_status_name(st), diag.field,
-                  diag.message);
+                  wmiev_wnode_kind_name(v->kind), wmiev_status_name(st), diag.field, diag.message);
       }
       out = malloc(need);
       FUZZ_CHECK(out != NULL);
@@ -421,7 +416,8 @@ static void round_trip(const wmiev_wnode_view *v) {
   free(parts);
 }
 
-/* ---- Entry point ------------------------------------------------------------------------------ */
+/* ---- Entry point ------------------------------------------------------------------------------
+ */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -129,8 +129,8 @@ static void method_item(wnode *w, const wmiev_wnode_header_params *h,
   check(wmiev_wnode_build_method_item(w->bytes, sizeof w->bytes, h, in, method, &w->n, NULL),
         "method item");
 }
-static void all_data(wnode *w, const wmiev_wnode_header_params *h,
-                     const wmiev_wnode_instance *in, uint32_t count, wmiev_all_data_layout l) {
+static void all_data(wnode *w, const wmiev_wnode_header_params *h, const wmiev_wnode_instance *in,
+                     uint32_t count, wmiev_all_data_layout l) {
   check(wmiev_wnode_build_all_data(w->bytes, sizeof w->bytes, h, in, count, l, &w->n, NULL),
         "all data");
 }
@@ -335,8 +335,10 @@ static uint32_t ri_build(uint8_t *rec, const ri_record *r) {
 }
 
 /* test_reginfo_parse.c's guid_a / test_wmilib.c's data, method and event GUIDs. */
-static const GUID guid_disk = {0x78ebc104, 0x4cf9, 0x11d2, {0xba, 0x4a, 0x00, 0xa0, 0xc9, 0x06, 0x29, 0x10}};
-static const GUID guid_pdo = {0x11223344, 0x5566, 0x7788, {0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00}};
+static const GUID guid_disk = {
+    0x78ebc104, 0x4cf9, 0x11d2, {0xba, 0x4a, 0x00, 0xa0, 0xc9, 0x06, 0x29, 0x10}};
+static const GUID guid_pdo = {
+    0x11223344, 0x5566, 0x7788, {0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00}};
 static const GUID guid_data = {0xd0d0d0d0, 0x0001, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 1}};
 static const GUID guid_method = {0xd0d0d0d0, 0x0002, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 2}};
 static const GUID guid_event = {0xd0d0d0d0, 0x0003, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 3}};
@@ -344,9 +346,13 @@ static const GUID guid_event = {0xd0d0d0d0, 0x0003, 0x4000, {0x80, 0, 0, 0, 0, 0
 /* The wmilib golden answer: three BASENAME blocks "Dev", registry path and MOF name. */
 static const ri_entry wmilib_entries[] = {
     {{0xd0d0d0d0, 0x0001, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 1}}, 0, 3, RI_BASENAME},
-    {{0xd0d0d0d0, 0x0002, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 2}}, WMIREG_FLAG_EXPENSIVE, 2,
+    {{0xd0d0d0d0, 0x0002, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 2}},
+     WMIREG_FLAG_EXPENSIVE,
+     2,
      RI_BASENAME},
-    {{0xd0d0d0d0, 0x0003, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 3}}, WMIREG_FLAG_EVENT_ONLY_GUID, 1,
+    {{0xd0d0d0d0, 0x0003, 0x4000, {0x80, 0, 0, 0, 0, 0, 0, 3}},
+     WMIREG_FLAG_EVENT_ONLY_GUID,
+     1,
      RI_BASENAME},
 };
 static const ri_record wmilib_register = {wmilib_entries, 3, "Dev", NULL, "Reg", "Mof", 0};
@@ -361,8 +367,8 @@ static void seeds_reginfo_parse(void) {
   const ri_entry golden[] = {{guid_disk, WMIREG_FLAG_EXPENSIVE, 2, RI_BASENAME},
                              {guid_pdo, WMIREG_FLAG_EVENT_ONLY_GUID, 1, RI_PDO}};
   /* There the strings go path, MOF, base name; the layout differs, the content not. */
-  const ri_record golden_rec = {golden, 2, "Disk", NULL, "\\Drv", "MOF",
-                                (uintptr_t)UINT64_C(0xffff8000deadbe00)};
+  const ri_record golden_rec = {
+      golden, 2, "Disk", NULL, "\\Drv", "MOF", (uintptr_t)UINT64_C(0xffff8000deadbe00)};
   n = ri_build(rec, &golden_rec);
   emit(t, "basename_and_pdo", rec, n);
 
@@ -397,7 +403,8 @@ static void seeds_reginfo_parse(void) {
   emit(t, "empty_record", rec, n);
 }
 
-/* ---- Names and GUID text ---------------------------------------------------------------------- */
+/* ---- Names and GUID text ----------------------------------------------------------------------
+ */
 
 /* Mode byte of fuzz_names.c: low 3 bits the function, flags above. */
 enum { N_LOCATE, N_WRITE, N_U16_TO_U8, N_U8_TO_U16, N_GUID_PARSE, N_GUID_FORMAT };
@@ -412,8 +419,8 @@ static void names_seed(const char *name, uint8_t mode, const void *arg, size_t n
 
 static void seeds_names(void) {
   /* Counted strings: "Dev0" at offset 2 of a buffer. */
-  static const uint8_t counted[] = {0x02, 0x00, /* offset 2 */ 0xEE, 0xEE,
-                                    0x08, 0x00, 'D', 0, 'e', 0, 'v', 0, '0', 0};
+  static const uint8_t counted[] = {
+      0x02, 0x00, /* offset 2 */ 0xEE, 0xEE, 0x08, 0x00, 'D', 0, 'e', 0, 'v', 0, '0', 0};
   names_seed("locate_dev0", N_LOCATE, counted, sizeof counted);
   static const uint8_t odd[] = {0x00, 0x00, 0x03, 0x00, 'A', 0, 'B'};
   names_seed("locate_odd_count", N_LOCATE | N_FLAGS(WMIEV_NAME_ALLOW_ODD), odd, sizeof odd);
@@ -458,8 +465,8 @@ static void seeds_names(void) {
 /* ---- fuzz_provider_reply scripts ------------------------------------------------------------ */
 
 /* One IRP answer (see fuzz_common.h). `bytes` NULL: nothing written. */
-static void answer(seed *s, uint8_t act, uint8_t status_index, uint8_t info_mode,
-                   const void *bytes, size_t n) {
+static void answer(seed *s, uint8_t act, uint8_t status_index, uint8_t info_mode, const void *bytes,
+                   size_t n) {
   put8(s, (uint8_t)(act | (bytes != NULL ? PR_ACT_WRITE : 0u)));
   put8(s, status_index);
   put8(s, info_mode);
@@ -550,8 +557,8 @@ static void seeds_provider_reply(void) {
   put8(&s, PR_OP_METHOD);
   put8(&s, 1); /* the method block */
   ref_index(&s, 0, 0);
-  put32(&s, 7);   /* method id */
-  put8(&s, 3);    /* input bytes */
+  put32(&s, 7); /* method id */
+  put8(&s, 3);  /* input bytes */
   put8(&s, 'i');
   put8(&s, 'n');
   put8(&s, '!');

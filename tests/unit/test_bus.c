@@ -1171,6 +1171,52 @@ static void test_write_event_shapes(void **state) {
   assert_int_equal(stats(f).fired, 5);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_fire (tests/fuzz/regressions/fire/all_data_*): an
+ * ALL_DATA event's data is taken from DataBlockOffset, which the validator
+ * checks only with FIXED_INSTANCE_SIZE. Whatever the driver put there, the
+ * data must lie inside the WNODE after the fixed part and be NULL exactly
+ * when data_size is 0 (record() asserts the contract of bus.h).
+ */
+static void test_all_data_event_data_span(void **state) {
+  fixture *f = *state;
+  bus_start(f);
+  tprov *a = toaster(f, 'A', 4);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  static const struct {
+    uint32_t data_block_offset, instance_count, flags, data_at, data_size;
+  } cases[] = {
+      {0x1000, 1, 0, 0, 0}, /* array form: DataBlockOffset past the end */
+      {0, 1, 0, 0, 0},      /* array form: DataBlockOffset into the header */
+      {72, 1, 0, 72, 4},    /* array form, the first instance: the data */
+      {64, 0, WNODE_FLAG_FIXED_INSTANCE_SIZE, 0, 0}, /* no instances, 12 bytes after them */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint8_t *w = wmiev_bus_alloc_event(f->bus, 76);
+    assert_non_null(w);
+    put32(w, 0, 76);
+    put32(w, 4, pid(a));
+    memcpy(w + 24, &guid_ev, sizeof guid_ev);
+    put32(w, 44,
+          WNODE_FLAG_ALL_DATA | WNODE_FLAG_EVENT_ITEM | WNODE_FLAG_STATIC_INSTANCE_NAMES |
+              cases[i].flags);
+    put32(w, 48, cases[i].data_block_offset);
+    put32(w, 52, cases[i].instance_count);
+    if (cases[i].instance_count != 0) {
+      put32(w, 60, 72); /* OffsetInstanceDataAndLength[0] */
+      put32(w, 64, 4);
+      memcpy(w + 72, "data", 4);
+    }
+    assert_status(write_ev(f, w), WMIEV_STATUS_SUCCESS);
+    assert_int_equal(s->n, i + 1);
+    const got *g = &s->ev[i];
+    assert_int_equal(g->data_size, cases[i].data_size);
+    if (g->data_size != 0) {
+      assert_int_equal(g->data_at, cases[i].data_at);
+    }
+  }
+}
+
 /* ==== 4. Rejections =========================================================================== */
 
 /* Writes `w`, expects the rejection, and frees `w` (the caller still owns it;
@@ -2520,6 +2566,7 @@ int main(void) {
       T(test_fire_event_golden_sync),
       T(test_fire_event_golden_pumped),
       T(test_write_event_shapes),
+      T(test_all_data_event_data_span),
       T(test_reject_reasons),
       T(test_reject_max_event_size),
       T(test_strict_mismatches),
