@@ -226,6 +226,22 @@ static void set_data(const vctx *c, wmiev_wnode_instance_view *inst, uint32_t of
 
 /* ---- Header and flags ------------------------------------------------- */
 
+/* "SINGLE_INSTANCE | METHOD_ITEM": the kind flags set in `f`, for messages. */
+static const char *kind_names(uint32_t f, char *names, size_t size) {
+  size_t used = 0;
+  names[0] = '\0';
+  for (size_t i = 0; i < KIND_COUNT; i++) {
+    if ((f & kind_table[i].flag) != 0) {
+      int n = snprintf(names + used, size - used, "%s%s", used > 0 ? " | " : "",
+                       kind_table[i].flag_name);
+      if (n > 0 && (size_t)n < size - used) {
+        used += (size_t)n;
+      }
+    }
+  }
+  return names;
+}
+
 static wmiev_status check_flags(const vctx *c, uint32_t options, wmiev_wnode_kind *kind) {
   uint32_t f = c->flags;
   if ((f & ETW_FLAGS) != 0) {
@@ -234,21 +250,16 @@ static wmiev_status check_flags(const vctx *c, uint32_t options, wmiev_wnode_kin
                           "USE_MOF_PTR), not a WNODE",
                           f);
   }
-  /* All six names joined take 150 bytes, so the buffer never truncates. */
-  char names[192] = "";
-  size_t used = 0;
   unsigned count = 0;
   for (size_t i = 0; i < KIND_COUNT; i++) {
     if ((f & kind_table[i].flag) != 0) {
       *kind = kind_table[i].kind;
-      int n = snprintf(names + used, sizeof names - used, "%s%s", count > 0 ? " | " : "",
-                       kind_table[i].flag_name);
-      if (n > 0 && (size_t)n < sizeof names - used) {
-        used += (size_t)n;
-      }
       count++;
     }
   }
+  /* The kind names only go into error messages: built on demand, so a valid
+   * WNODE (the fire path's common case) costs no formatting. */
+  char names[192]; /* all six names joined take 150 bytes: never truncated */
   bool event_item = (f & WNODE_FLAG_EVENT_ITEM) != 0;
   if (count == 0) {
     return wmiev_diag_set(c->diag, WMIEV_STATUS_INVALID_PARAMETER, FLAGS_FIELD, FLAGS_AT,
@@ -259,24 +270,25 @@ static wmiev_status check_flags(const vctx *c, uint32_t options, wmiev_wnode_kin
   }
   if (count > 1) {
     return wmiev_diag_set(c->diag, WMIEV_STATUS_INVALID_PARAMETER, FLAGS_FIELD, FLAGS_AT,
-                          "%s kind flags: %s", count == 2 ? "two" : "several", names);
+                          "%s kind flags: %s", count == 2 ? "two" : "several", kind_names(f, names, sizeof names));
   }
   if (event_item && (f & EVENT_KIND_FLAGS) == 0) {
     return wmiev_diag_set(c->diag, WMIEV_STATUS_INVALID_PARAMETER, FLAGS_FIELD, FLAGS_AT,
                           "EVENT_ITEM with %s: only ALL_DATA, SINGLE_INSTANCE and SINGLE_ITEM "
                           "can be events",
-                          names);
+                          kind_names(f, names, sizeof names));
   }
   if ((f & WNODE_FLAG_FIXED_INSTANCE_SIZE) != 0 && *kind != WMIEV_WNODE_ALL_DATA) {
     return wmiev_diag_set(c->diag, WMIEV_STATUS_INVALID_PARAMETER, FLAGS_FIELD, FLAGS_AT,
-                          "FIXED_INSTANCE_SIZE with %s: it only applies to ALL_DATA", names);
+                          "FIXED_INSTANCE_SIZE with %s: it only applies to ALL_DATA",
+                          kind_names(f, names, sizeof names));
   }
   if ((options & WMIEV_VALIDATE_REQUIRE_EVENT) != 0 && !event_item &&
       *kind != WMIEV_WNODE_EVENT_REFERENCE) {
     return wmiev_diag_set(c->diag, WMIEV_STATUS_INVALID_PARAMETER, FLAGS_FIELD, FLAGS_AT,
                           "an event was required, but %s has neither EVENT_ITEM nor "
                           "EVENT_REFERENCE",
-                          names);
+                          kind_names(f, names, sizeof names));
   }
   return WMIEV_STATUS_SUCCESS;
 }
