@@ -247,10 +247,28 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return status;
   }
-  wmiev__mutex_init_recursive(&bus->control);
-  wmiev__mutex_init(&bus->dispatch_lock);
-  wmiev__mutex_init(&bus->lock);
-  wmiev__cond_init(&bus->released);
+  /* The four synchronisation objects, all or none. */
+  int made = 0;
+  bool ok = wmiev__mutex_init_recursive(&bus->control) && ++made &&
+            wmiev__mutex_init(&bus->dispatch_lock) && ++made && wmiev__mutex_init(&bus->lock) &&
+            ++made && wmiev__cond_init(&bus->released) && ++made;
+  if (!ok) {
+    if (made >= 3) {
+      wmiev__mutex_destroy(&bus->lock);
+    }
+    if (made >= 2) {
+      wmiev__mutex_destroy(&bus->dispatch_lock);
+    }
+    if (made >= 1) {
+      wmiev__mutex_destroy(&bus->control);
+    }
+    wmiev_registry_destroy(bus->registry);
+    wmiev__map_free(&bus->guids);
+    wmiev__bus_free(bus, ring, (size_t)bytes);
+    wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
+    allocator->free(bus, sizeof *bus, allocator->ctx);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
   *out = bus;
   return WMIEV_STATUS_SUCCESS;
 }

@@ -89,8 +89,15 @@ wmiev_status wmiev_registry_create(const wmiev_registry_options *options, wmiev_
   opts.allocator = &registry->allocator;
   registry->options = opts;
   registry->next_provider_id = 1;
-  wmiev__mutex_init(&registry->lock);
-  wmiev__cond_init(&registry->irp_done);
+  if (!wmiev__mutex_init(&registry->lock)) {
+    allocator->free(registry, sizeof *registry, allocator->ctx);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  if (!wmiev__cond_init(&registry->irp_done)) {
+    wmiev__mutex_destroy(&registry->lock);
+    allocator->free(registry, sizeof *registry, allocator->ctx);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
   wmiev__map_init(&registry->devices_by_id, &registry->allocator);
   wmiev__map_init(&registry->devices_by_ptr, &registry->allocator);
   wmiev__map_init(&registry->guids, &registry->allocator);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <wmiev/common.h>
+
 /* Opaque storage big enough for pthread_mutex_t / pthread_cond_t on every
  * supported host (checked with static assertions in posix.c). */
 typedef struct wmiev__mutex {
@@ -20,21 +22,36 @@ typedef struct wmiev__cond {
   _Alignas(8) unsigned char storage[64];
 } wmiev__cond;
 
-void wmiev__mutex_init(wmiev__mutex *m);
+/* Initialisers return false when the OS refuses the resource (or a test
+ * injected that failure, below); the object is then not initialised and must
+ * not be destroyed. */
+bool wmiev__mutex_init(wmiev__mutex *m);
 /* A mutex the owning thread may lock again (the bus's control lock: a
  * provider's function-control callback may subscribe or register). */
-void wmiev__mutex_init_recursive(wmiev__mutex *m);
+bool wmiev__mutex_init_recursive(wmiev__mutex *m);
 void wmiev__mutex_destroy(wmiev__mutex *m);
 void wmiev__mutex_lock(wmiev__mutex *m);
 void wmiev__mutex_unlock(wmiev__mutex *m);
 
-void wmiev__cond_init(wmiev__cond *c);
+bool wmiev__cond_init(wmiev__cond *c);
 void wmiev__cond_destroy(wmiev__cond *c);
 void wmiev__cond_wait(wmiev__cond *c, wmiev__mutex *m);
 /* Waits at most timeout_ms; returns false on timeout. */
 bool wmiev__cond_timedwait(wmiev__cond *c, wmiev__mutex *m, uint32_t timeout_ms);
 void wmiev__cond_broadcast(wmiev__cond *c);
 void wmiev__cond_signal(wmiev__cond *c);
+
+/*
+ * Fault injection for the tests (docs/reliability.md): every acquisition of an
+ * OS resource — the initialisers above, and the libuv attachment's loop
+ * handle (wmiev__platform_acquire) — counts, and the Nth from the call on
+ * fails (0 turns it off). Exported only so the test programs can reach it.
+ */
+WMIEV_EXTERN void wmiev__platform_fail_nth(uint64_t n);
+WMIEV_EXTERN bool wmiev__platform_failure_hit(void);
+/* Counts one acquisition of a resource the platform layer does not create
+ * itself; false means "fail it". */
+WMIEV_EXTERN bool wmiev__platform_acquire(void);
 
 /* Monotonic time in nanoseconds (arbitrary origin). */
 uint64_t wmiev__monotonic_ns(void);

@@ -3,6 +3,7 @@
 #include "platform.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <time.h>
@@ -25,25 +26,65 @@ static void check(int rc) {
   }
 }
 
-void wmiev__mutex_init(wmiev__mutex *m) { check(pthread_mutex_init(MUTEX(m), NULL)); }
-void wmiev__mutex_init_recursive(wmiev__mutex *m) {
+/* Fault injection (platform.h). Atomics: tests are single-threaded when they
+ * arm it, but resources are created from any thread. */
+static _Atomic uint64_t fail_at;
+static _Atomic uint64_t acquisitions;
+static _Atomic bool failure_hit;
+
+void wmiev__platform_fail_nth(uint64_t n) {
+  atomic_store(&acquisitions, 0);
+  atomic_store(&failure_hit, false);
+  atomic_store(&fail_at, n);
+}
+
+bool wmiev__platform_failure_hit(void) { return atomic_load(&failure_hit); }
+
+bool wmiev__platform_acquire(void) {
+  uint64_t n = atomic_load(&fail_at);
+  if (n == 0) {
+    return true;
+  }
+  if (atomic_fetch_add(&acquisitions, 1) + 1 == n) {
+    atomic_store(&failure_hit, true);
+    return false;
+  }
+  return true;
+}
+
+bool wmiev__mutex_init(wmiev__mutex *m) {
+  return wmiev__platform_acquire() && pthread_mutex_init(MUTEX(m), NULL) == 0;
+}
+bool wmiev__mutex_init_recursive(wmiev__mutex *m) {
+  if (!wmiev__platform_acquire()) {
+    return false;
+  }
   pthread_mutexattr_t attr;
-  check(pthread_mutexattr_init(&attr));
+  if (pthread_mutexattr_init(&attr) != 0) {
+    return false;
+  }
   check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE));
-  check(pthread_mutex_init(MUTEX(m), &attr));
+  int rc = pthread_mutex_init(MUTEX(m), &attr);
   check(pthread_mutexattr_destroy(&attr));
+  return rc == 0;
 }
 void wmiev__mutex_destroy(wmiev__mutex *m) { check(pthread_mutex_destroy(MUTEX(m))); }
 void wmiev__mutex_lock(wmiev__mutex *m) { check(pthread_mutex_lock(MUTEX(m))); }
 void wmiev__mutex_unlock(wmiev__mutex *m) { check(pthread_mutex_unlock(MUTEX(m))); }
 
-void wmiev__cond_init(wmiev__cond *c) {
+bool wmiev__cond_init(wmiev__cond *c) {
+  if (!wmiev__platform_acquire()) {
+    return false;
+  }
   pthread_condattr_t attr;
-  check(pthread_condattr_init(&attr));
+  if (pthread_condattr_init(&attr) != 0) {
+    return false;
+  }
   /* Timed waits measure against the monotonic clock, immune to clock steps. */
   check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
-  check(pthread_cond_init(COND(c), &attr));
+  int rc = pthread_cond_init(COND(c), &attr);
   check(pthread_condattr_destroy(&attr));
+  return rc == 0;
 }
 void wmiev__cond_destroy(wmiev__cond *c) { check(pthread_cond_destroy(COND(c))); }
 void wmiev__cond_wait(wmiev__cond *c, wmiev__mutex *m) { check(pthread_cond_wait(COND(c), MUTEX(m))); }

@@ -8,8 +8,9 @@
  * between batches instead of being starved by a busy producer.
  *
  * This is the only .c file that includes <uv.h>. The attachment is allocated
- * with malloc(): the bus's allocator is private to the bus, and the
- * attachment's lifetime ends in a libuv close callback, not in a bus call.
+ * with the bus's allocator (through wmiev_bus_alloc_event), so the tests'
+ * failing allocator reaches it, and it is freed in the libuv close callback,
+ * before on_closed runs; the bus must outlive that (uv.h).
  *
  * The hook's context is the attachment itself: wmiev_bus_set_wakeup()
  * returns only when no call of the old hook is still running, so after it
@@ -24,6 +25,8 @@
 #include <string.h>
 
 #include <wmiev/uv.h>
+
+#include "platform/platform.h" /* wmiev__platform_acquire: fault injection */
 
 #define DEFAULT_BATCH 256u
 
@@ -65,7 +68,7 @@ static void on_async_closed(uv_handle_t *handle) {
   wmiev_uv *a = handle->data;
   void (*on_closed)(void *) = a->on_closed;
   void *ctx = a->closed_ctx;
-  free(a);
+  wmiev_bus_free_event(a->bus, a);
   /* Last, so that on_closed may destroy the bus and even the loop's owner. */
   if (on_closed != NULL) {
     on_closed(ctx);
@@ -85,11 +88,10 @@ wmiev_status wmiev_uv_attach(wmiev_bus *bus, uv_loop_t *loop, const wmiev_uv_opt
   if (attach_lock_error != 0) {
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
-  wmiev_uv *a = malloc(sizeof *a);
+  wmiev_uv *a = wmiev_bus_alloc_event(bus, sizeof *a); /* zeroed */
   if (a == NULL) {
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
-  memset(a, 0, sizeof *a);
   a->bus = bus;
   a->batch = options != NULL && options->batch != 0 ? options->batch : DEFAULT_BATCH;
 
@@ -97,13 +99,13 @@ wmiev_status wmiev_uv_attach(wmiev_bus *bus, uv_loop_t *loop, const wmiev_uv_opt
   wmiev_status status = WMIEV_STATUS_SUCCESS;
   if (wmiev_bus_has_wakeup(bus)) {
     status = WMIEV_STATUS_INVALID_PARAMETER;
-  } else if (uv_async_init(loop, &a->async, on_async) != 0) {
+  } else if (!wmiev__platform_acquire() || uv_async_init(loop, &a->async, on_async) != 0) {
     /* Only fails when the loop cannot get its wakeup descriptor (EMFILE...). */
     status = WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
   if (!WMIEV_SUCCESS(status)) {
     uv_mutex_unlock(&attach_lock);
-    free(a);
+    wmiev_bus_free_event(bus, a);
     return status;
   }
   a->async.data = a;

@@ -509,6 +509,100 @@ static void attach_refuses_other_modes(void **state) {
   assert_false(wmiev_bus_has_wakeup(NULL));
 }
 
+/* Declared in lib/platform/platform.h (internal), exported for the tests:
+ * fail the Nth OS resource acquisition (mutexes, condition variables, the
+ * attachment's loop handle). */
+void wmiev__platform_fail_nth(uint64_t n);
+bool wmiev__platform_failure_hit(void);
+
+static void count_closed(void *ctx) { (*(int *)ctx)++; }
+
+/* Creates a registry, a LIBUV bus and an attachment with resource failure
+ * number n armed; every failure is STATUS_INSUFFICIENT_RESOURCES, leaves
+ * nothing behind, and the walk ends when a run completes without one. */
+static void resource_failures_are_clean(void **state) {
+  (void)state;
+  uint64_t n = 1;
+  for (;; n++) {
+    assert_true(n < 100);
+    debug_alloc *d = debug_alloc_create();
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    wmiev__platform_fail_nth(n);
+    wmiev_registry_options ropts;
+    memset(&ropts, 0, sizeof ropts);
+    ropts.allocator = debug_alloc_allocator(d);
+    wmiev_registry *reg = NULL;
+    wmiev_status st = wmiev_registry_create(&ropts, &reg);
+    assert_true(st == WMIEV_STATUS_SUCCESS || (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && reg == NULL));
+    wmiev_bus_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.delivery = WMIEV_DELIVERY_LIBUV;
+    opts.allocator = debug_alloc_allocator(d);
+    wmiev_bus *bus = NULL;
+    st = wmiev_bus_create(&opts, &bus);
+    assert_true(st == WMIEV_STATUS_SUCCESS || (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && bus == NULL));
+    wmiev_uv *a = NULL;
+    if (bus != NULL) {
+      st = wmiev_uv_attach(bus, &loop, NULL, &a);
+      assert_true(st == WMIEV_STATUS_SUCCESS || (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && a == NULL));
+    }
+    bool hit = wmiev__platform_failure_hit();
+    wmiev__platform_fail_nth(0);
+    int closed = 0;
+    if (a != NULL) {
+      wmiev_uv_detach(a, count_closed, &closed);
+      assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+      assert_int_equal(closed, 1);
+    }
+    wmiev_bus_destroy(bus);
+    wmiev_registry_destroy(reg);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(debug_alloc_live_count(d), 0);
+    assert_int_equal(debug_alloc_errors(d), 0);
+    debug_alloc_destroy(d);
+    if (!hit) {
+      break;
+    }
+  }
+  /* registry: mutex + cond; bus: registry's two + its own four; attach: one. */
+  assert_int_equal(n, 10);
+}
+
+/* The attachment comes from the bus's allocator: its failure is clean too. */
+static void attach_allocation_failure_is_clean(void **state) {
+  (void)state;
+  debug_alloc *d = debug_alloc_create();
+  wmiev_bus_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.delivery = WMIEV_DELIVERY_LIBUV;
+  opts.allocator = debug_alloc_allocator(d);
+  wmiev_bus *bus = NULL;
+  assert_int_equal(wmiev_bus_create(&opts, &bus), WMIEV_STATUS_SUCCESS);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  uint64_t baseline = debug_alloc_live_count(d);
+  debug_alloc_fail_nth(d, 1, false);
+  wmiev_uv *a = NULL;
+  assert_int_equal(wmiev_uv_attach(bus, &loop, NULL, &a), WMIEV_STATUS_INSUFFICIENT_RESOURCES);
+  assert_null(a);
+  assert_true(debug_alloc_failure_hit(d));
+  debug_alloc_fail_nth(d, 0, false);
+  assert_int_equal(debug_alloc_live_count(d), baseline);
+  assert_false(wmiev_bus_has_wakeup(bus));
+  /* And the bus is still attachable afterwards. */
+  assert_int_equal(wmiev_uv_attach(bus, &loop, NULL, &a), WMIEV_STATUS_SUCCESS);
+  int closed = 0;
+  wmiev_uv_detach(a, count_closed, &closed);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  wmiev_bus_destroy(bus);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  assert_int_equal(debug_alloc_live_count(d), 0);
+  assert_int_equal(debug_alloc_errors(d), 0);
+  debug_alloc_destroy(d);
+}
+
 static void attach_refuses_bad_arguments(void **state) {
   (void)state;
   fixture *f = fixture_create(WMIEV_DELIVERY_LIBUV, 0, 0);
@@ -1026,6 +1120,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(attach_refuses_other_modes),
       cmocka_unit_test(attach_refuses_bad_arguments),
+      cmocka_unit_test(resource_failures_are_clean),
+      cmocka_unit_test(attach_allocation_failure_is_clean),
       cmocka_unit_test(attach_refuses_second_attach),
       cmocka_unit_test(events_queued_before_attach_are_delivered),
       cmocka_unit_test(batch_yields_to_the_loop),
