@@ -397,6 +397,26 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
       wmiev__mutex_unlock(&bus->lock);
       break;
     case WMIEV_BLOCK_CHANGED:
+      /* UPDATE_GUIDS can make a block EXPENSIVE or take the flag away while it
+       * is open: collection follows the flag, as if the block had just been
+       * registered (or removed) with the new one. */
+      if (g->open_count != 0) {
+        bool expensive = (event->flags & WMIREG_FLAG_EXPENSIVE) != 0;
+        wmiev__mutex_lock(&bus->lock);
+        bool collecting = set_has(g->collecting, g->collecting_count, event->provider_id);
+        if (collecting && !expensive) {
+          set_remove(g->collecting, &g->collecting_count, event->provider_id);
+        }
+        wmiev__mutex_unlock(&bus->lock);
+        if (expensive && !collecting) {
+          enable_one(bus, g, event->device, true);
+        } else if (collecting && !expensive) {
+          count_sent(bus, g, IRP_MN_DISABLE_COLLECTION);
+          (void)wmiev_send_function_control(event->device, &g->guid, IRP_MN_DISABLE_COLLECTION,
+                                            NULL);
+        }
+      }
+      break;
     default:
       break;
     }

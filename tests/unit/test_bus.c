@@ -982,6 +982,36 @@ static void test_collection_refcount(void **state) {
   assert_int_equal(guid_stats(f, &guid_data).collection_enables_sent, 3);
 }
 
+/* UPDATE_GUIDS that makes an open block EXPENSIVE starts its collection; one
+ * that takes the flag away stops it; closing afterwards sends nothing more. */
+static void test_collection_follows_update(void **state) {
+  fixture *f = *state;
+  bus_start(f);
+  tprov *a = prov_new(f, 'A', WMIREG_FLAG_INSTANCE_BASENAME, "Meter");
+  uint32_t ia = prov_guid(a, &guid_data, 1, 0);
+  prov_up(a);
+  wmiev_block_handle *h;
+  assert_status(wmiev_bus_open_block(f->bus, &guid_data, &h), WMIEV_STATUS_SUCCESS);
+  EXPECT_NO_FC(f, 0);
+  a->guids[ia].flags = WMIREG_FLAG_EXPENSIVE;
+  assert_status(wmiev_registration_control(a->device, WMIREG_ACTION_UPDATE_GUIDS, NULL),
+                WMIEV_STATUS_SUCCESS);
+  EXPECT_FC(f, 0, ENABLE_COLL('A', ia));
+  /* The same again changes nothing (identical entry: no change event). */
+  assert_status(wmiev_registration_control(a->device, WMIREG_ACTION_UPDATE_GUIDS, NULL),
+                WMIEV_STATUS_SUCCESS);
+  EXPECT_NO_FC(f, 1);
+  a->guids[ia].flags = 0;
+  assert_status(wmiev_registration_control(a->device, WMIREG_ACTION_UPDATE_GUIDS, NULL),
+                WMIEV_STATUS_SUCCESS);
+  EXPECT_FC(f, 1, DISABLE_COLL('A', ia));
+  assert_status(wmiev_bus_close_block(h), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(fc_count(f), 2);
+  wmiev_bus_stats st = stats(f);
+  assert_int_equal(st.collection_enables_sent, 1);
+  assert_int_equal(st.collection_disables_sent, 1);
+}
+
 /* ==== 2. WmiFireEvent: the spec §2.8 worked layout ============================================ */
 
 /* clang-format off */
@@ -2563,6 +2593,7 @@ int main(void) {
       T(test_enable_two_providers_and_failure),
       T(test_enable_provider_leaves),
       T(test_collection_refcount),
+      T(test_collection_follows_update),
       T(test_fire_event_golden_sync),
       T(test_fire_event_golden_pumped),
       T(test_write_event_shapes),
