@@ -126,6 +126,11 @@ typedef struct wmiev__delivery {
   bool from_reference;
 } wmiev__delivery;
 
+/* True if this thread is inside `sub`'s callback (unsubscribe then does not wait). */
+bool wmiev__in_callback_of(const wmiev_subscription *sub);
+/* Unlinks a subscription from its GUID's list and frees it (lock held). */
+void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub);
+
 /* Delivers a validated event WNODE to the GUID's subscribers (no lock held).
  * Counts delivered / discarded. `wnode` must be 8-aligned. */
 void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,

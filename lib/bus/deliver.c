@@ -25,7 +25,6 @@ typedef struct callback_frame {
 
 static _Thread_local const callback_frame *innermost_callback;
 
-bool wmiev__in_callback_of(const wmiev_subscription *sub);
 bool wmiev__in_callback_of(const wmiev_subscription *sub) {
   for (const callback_frame *f = innermost_callback; f != NULL; f = f->outer) {
     if (f->sub == sub) {
@@ -103,8 +102,7 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
 /* ---- Delivery ------------------------------------------------------------------------------ */
 
 
-/* Unlinks a subscription (lock held) and frees it. */
-static void unlink_and_free(wmiev_bus *bus, wmiev_subscription *sub) {
+void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub) {
   bus_guid *g = sub->g;
   if (sub->prev != NULL) {
     sub->prev->next = sub->next;
@@ -117,11 +115,6 @@ static void unlink_and_free(wmiev_bus *bus, wmiev_subscription *sub) {
     g->subs_tail = sub->prev;
   }
   wmiev__bus_free(bus, sub, sizeof *sub);
-}
-
-void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub);
-void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub) {
-  unlink_and_free(bus, sub);
 }
 
 void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
@@ -168,7 +161,7 @@ void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view
     wmiev_subscription *next = sub->next;
     if (sub->removed && sub->active == 0) {
       if (sub->free_on_release) {
-        unlink_and_free(bus, sub); /* unsubscribed from inside its own callback */
+        wmiev__bus_unlink_subscription(bus, sub); /* unsubscribed from inside its own callback */
       } else {
         wmiev__cond_broadcast(&bus->released); /* an unsubscriber waits for it */
       }

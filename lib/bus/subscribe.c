@@ -16,8 +16,6 @@
 
 #include "bus_internal.h"
 
-bool wmiev__in_callback_of(const wmiev_subscription *sub);
-void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub);
 
 /* ---- Provider id sets (control held) -------------------------------------------- */
 

@@ -124,16 +124,21 @@ static wmiev_status finish_locked(wmiev_irp *irp, wmiev__irp_state *state, wmiev
   return status;
 }
 
+/* An IRP the library did not send (built by a test): nothing to track. */
+static wmiev_status complete_untracked(wmiev_irp *irp, wmiev_status status,
+                                       uintptr_t information) {
+  irp->IoStatus.Status = status;
+  irp->IoStatus.Information = information;
+  return status;
+}
+
 wmiev_status wmiev_irp_complete(wmiev_irp *irp, wmiev_status status, uintptr_t information) {
   if (irp == NULL) {
     return WMIEV_STATUS_INVALID_PARAMETER;
   }
   wmiev__irp_state *state = irp->internal;
   if (state == NULL) {
-    /* An IRP the library did not send (built by a test): nothing to track. */
-    irp->IoStatus.Status = status;
-    irp->IoStatus.Information = information;
-    return status;
+    return complete_untracked(irp, status, information);
   }
   wmiev_registry *registry = state->registry;
   wmiev__mutex_lock(&registry->lock);
@@ -160,9 +165,7 @@ wmiev_status wmiev__irp_complete_now(wmiev_irp *irp, wmiev_status status, uintpt
   }
   wmiev__irp_state *state = irp->internal;
   if (state == NULL) {
-    irp->IoStatus.Status = status;
-    irp->IoStatus.Information = information;
-    return status;
+    return complete_untracked(irp, status, information);
   }
   wmiev__mutex_lock(&state->registry->lock);
   if (state->completed) {

@@ -982,6 +982,48 @@ static void test_collection_refcount(void **state) {
   assert_int_equal(guid_stats(f, &guid_data).collection_enables_sent, 3);
 }
 
+/* wmiev_provider_system_control is the Windows backend's entry point: on the
+ * emulator the provider's own device dispatches, so it says "not here" and
+ * the provider keeps working. */
+static void test_provider_system_control_is_windows_only(void **state) {
+  fixture *f = *state;
+  bus_start(f);
+  tprov *a = prov_new(f, 'A', WMIREG_FLAG_INSTANCE_BASENAME, "Meter");
+  prov_guid(a, &guid_ev, 1, 0);
+  prov_up(a);
+  int dummy_irp = 0;
+  assert_status(wmiev_provider_system_control(a->provider, &dummy_irp),
+                WMIEV_STATUS_NOT_SUPPORTED);
+  sink *s = subscribe(f, sink_new(f), &guid_ev);
+  EXPECT_FC(f, 0, ENABLE_EV('A', 0));
+  unsubscribe(s);
+}
+
+/* Every warning and rejection reason has its own name; out-of-range values
+ * say so instead of reading past the tables. */
+static void test_names_cover_every_value(void **state) {
+  (void)state;
+  for (int w = 1; w < WMIEV_WARN_COUNT_; w++) {
+    const char *name = wmiev_warning_name((wmiev_warning)w);
+    assert_non_null(name);
+    assert_null(strstr(name, "<unknown>"));
+    for (int v = 1; v < w; v++) {
+      assert_string_not_equal(name, wmiev_warning_name((wmiev_warning)v));
+    }
+  }
+  assert_string_equal(wmiev_warning_name((wmiev_warning)0), "WARN_<unknown>");
+  assert_string_equal(wmiev_warning_name(WMIEV_WARN_COUNT_), "WARN_<unknown>");
+  for (int r = 0; r < WMIEV_REJECT_COUNT_; r++) {
+    const char *name = wmiev_reject_reason_name((wmiev_reject_reason)r);
+    assert_non_null(name);
+    assert_null(strstr(name, "<unknown>"));
+    for (int v = 0; v < r; v++) {
+      assert_string_not_equal(name, wmiev_reject_reason_name((wmiev_reject_reason)v));
+    }
+  }
+  assert_string_equal(wmiev_reject_reason_name(WMIEV_REJECT_COUNT_), "REJECT_<unknown>");
+}
+
 /* UPDATE_GUIDS that makes an open block EXPENSIVE starts its collection; one
  * that takes the flag away stops it; closing afterwards sends nothing more. */
 static void test_collection_follows_update(void **state) {
@@ -2594,6 +2636,8 @@ int main(void) {
       T(test_enable_provider_leaves),
       T(test_collection_refcount),
       T(test_collection_follows_update),
+      cmocka_unit_test(test_names_cover_every_value),
+      T(test_provider_system_control_is_windows_only),
       T(test_fire_event_golden_sync),
       T(test_fire_event_golden_pumped),
       T(test_write_event_shapes),
