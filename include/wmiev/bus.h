@@ -108,7 +108,12 @@ typedef struct wmiev_bus_options {
   uint32_t queue_capacity;  /**< most events queued at once; 0 means 4096 */
   uint32_t queue_bytes;     /**< queue memory; 0 means queue_capacity * (96 + 64), at least two max events */
   bool strict;              /**< warnings about mismatches become rejections */
-  wmiev_clock clock;        /**< NULL now: the system clock */
+  wmiev_clock clock;        /**< NULL now: the system clock, coarse unless precise_clock */
+  /** With no clock given: read the system time precisely for every event
+   *  (about 23 ns here) instead of the tick-granular time Windows stamps
+   *  events with (KeQuerySystemTime; CLOCK_REALTIME_COARSE, about 5 ns,
+   *  4 ms steps on this machine). docs/decisions.md D18. */
+  bool precise_clock;
   uint32_t irp_timeout_ms;  /**< passed to the registry (0: 5000) */
   /** Called for every warning, outside library locks, on the thread that caused it. */
   void (*on_warning)(wmiev_warning warning, const char *message, void *ctx);

@@ -16,6 +16,7 @@
 #include "reginfo_parse.h"
 #include "registry.h"
 #include "requester.h"
+#include "source.h"
 #include "status.h"
 #include "wmi_codes.h"
 #include "wnode.h"

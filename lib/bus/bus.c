@@ -62,13 +62,33 @@ int64_t wmiev_bus_now(wmiev_bus *bus) {
   if (bus != NULL && bus->options.clock.now != NULL) {
     return bus->options.clock.now(bus->options.clock.ctx);
   }
-  return wmiev__system_time_100ns();
+  /* Windows stamps events with KeQuerySystemTime, which reads a time the
+   * clock interrupt updates once per tick: a coarse clock is the faithful
+   * one, and it costs a quarter of a precise read here (decisions D18). */
+  if (bus != NULL && bus->options.precise_clock) {
+    return wmiev__system_time_100ns();
+  }
+  return wmiev__system_time_100ns_coarse();
 }
 
 /* ---- GUID table ---------------------------------------------------------------- */
 
 bus_guid *wmiev__bus_guid_find(wmiev_bus *bus, const GUID *guid) {
   return wmiev__map_get(&bus->guids, wmiev__key_from_guid(guid));
+}
+
+/* The slot table (slot number -> GUID entry) grows by doubling; the tables
+ * it outgrows are kept until destroy, because a dispatcher reads the one it
+ * saw under `lock` after releasing it (deliver.c). At most twice the last
+ * table's size in all. */
+struct wmiev__slot_table {
+  struct wmiev__slot_table *older;
+  size_t capacity;
+  bus_guid *slots[];
+};
+
+static size_t slot_table_bytes(size_t capacity) {
+  return sizeof(struct wmiev__slot_table) + capacity * sizeof(bus_guid *);
 }
 
 bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid) {
@@ -78,15 +98,17 @@ bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid) {
   }
   if (bus->slot_count == bus->slot_capacity) {
     size_t capacity = bus->slot_capacity == 0 ? 16 : bus->slot_capacity * 2;
-    bus_guid **slots = wmiev__bus_alloc(bus, capacity * sizeof *slots);
-    if (slots == NULL) {
+    struct wmiev__slot_table *table = wmiev__bus_alloc(bus, slot_table_bytes(capacity));
+    if (table == NULL) {
       return NULL;
     }
+    table->older = bus->slot_tables;
+    table->capacity = capacity;
     if (bus->slot_count != 0) {
-      memcpy(slots, bus->slots, bus->slot_count * sizeof *slots);
+      memcpy(table->slots, bus->slots, bus->slot_count * sizeof *bus->slots);
     }
-    wmiev__bus_free(bus, bus->slots, bus->slot_capacity * sizeof *slots);
-    bus->slots = slots;
+    bus->slot_tables = table;
+    bus->slots = table->slots;
     bus->slot_capacity = capacity;
   }
   if (!WMIEV_SUCCESS(wmiev__map_reserve(&bus->guids, 1))) {
@@ -105,6 +127,7 @@ bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid) {
 }
 
 static void free_guid(wmiev_bus *bus, bus_guid *g) {
+  wmiev__snapshot_free_all(bus, g);
   wmiev__bus_free(bus, g->enabled, g->enabled_capacity * sizeof *g->enabled);
   wmiev__bus_free(bus, g->collecting, g->collecting_capacity * sizeof *g->collecting);
   wmiev__bus_free(bus, g, sizeof *g);
@@ -253,10 +276,15 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
   }
   wmiev__mutex_unlock(&bus->lock);
   wmiev_registry_destroy(bus->registry);
+  wmiev__sources_free_all(bus);
   for (size_t i = 0; i < bus->slot_count; i++) {
     free_guid(bus, bus->slots[i]);
   }
-  wmiev__bus_free(bus, bus->slots, bus->slot_capacity * sizeof *bus->slots);
+  while (bus->slot_tables != NULL) {
+    struct wmiev__slot_table *table = bus->slot_tables;
+    bus->slot_tables = table->older;
+    wmiev__bus_free(bus, table, slot_table_bytes(table->capacity));
+  }
   wmiev__map_free(&bus->guids);
   wmiev__bus_free(bus, bus->queue.ring, bus->queue.bytes);
   wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
@@ -294,12 +322,30 @@ void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx) 
 
 /* ---- Statistics ------------------------------------------------------------------------- */
 
+void wmiev__bus_fold_stats(const bus_guid *g, wmiev_bus_stats *out) {
+  uint64_t fired = g->closed_fired;
+  uint64_t not_enabled = g->closed_not_enabled;
+  for (const wmiev_source *s = g->sources; s != NULL; s = s->next) {
+    fired += atomic_load_explicit(&s->fired, memory_order_relaxed);
+    not_enabled += atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
+  }
+  out->fired += fired;
+  out->not_enabled += not_enabled;
+  out->warnings[WMIEV_WARN_NOT_ENABLED] += not_enabled;
+  out->delivered += atomic_load_explicit(&g->hot.delivered, memory_order_relaxed);
+  out->discarded += atomic_load_explicit(&g->hot.discarded, memory_order_relaxed);
+  out->callbacks += atomic_load_explicit(&g->hot.callbacks, memory_order_relaxed);
+}
+
 void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out) {
   if (bus == NULL || out == NULL) {
     return;
   }
   wmiev__mutex_lock(&bus->lock);
   *out = bus->stats;
+  for (size_t i = 0; i < bus->slot_count; i++) {
+    wmiev__bus_fold_stats(bus->slots[i], out);
+  }
   out->queued_now = bus->queue.count;
   wmiev__mutex_unlock(&bus->lock);
 }
@@ -313,6 +359,7 @@ void wmiev_bus_get_guid_stats(wmiev_bus *bus, const GUID *guid, wmiev_bus_stats 
   bus_guid *g = wmiev__bus_guid_find(bus, guid);
   if (g != NULL) {
     *out = g->stats;
+    wmiev__bus_fold_stats(g, out);
   }
   wmiev__mutex_unlock(&bus->lock);
 }

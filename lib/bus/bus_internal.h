@@ -5,6 +5,8 @@
  *   fire.c       the fire path: validation, registration checks, stamping, enqueue
  *   deliver.c    delivery to subscribers, event references, wmiev_bus_dispatch
  *   subscribe.c  subscriptions, block handles, ENABLE/DISABLE reference counting
+ *   snapshot.c   the published subscriber lists deliveries read without a lock
+ *   source.c     event sources (source.h): the cached registration, the fast fire path
  *
  * Locks, always taken in this order, never held across a callback or an IRP:
  *   control (recursive) serialises enable/disable transitions; IRPs to
@@ -12,11 +14,21 @@
  *                       so the fire path never takes it;
  *   dispatch_lock       one dispatcher at a time drains the queue;
  *   lock                the GUID table, subscriber lists, the queue, statistics.
+ *
+ * Lock-free parts (docs/threading.md, "The fast path"): deliveries read a
+ * GUID's published subscriber snapshot under a reader count instead of
+ * `lock`; each callback runs with its subscription pinned (`active`); the
+ * fast fire path (source.c) reads a source's cached registration `shape`
+ * and counts into atomics. Those counters are added to the locked
+ * statistics when they are read (wmiev__bus_fold_stats).
  */
 #ifndef WMIEV_BUS_INTERNAL_H
 #define WMIEV_BUS_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include <wmiev/bus.h>
+#include <wmiev/source.h>
 
 #include "core/map.h"
 #include "core/registry_internal.h"
@@ -25,13 +37,44 @@
 
 /* Everything the bus knows about one GUID. Created on first use, kept until
  * the bus is destroyed (queued events refer to it by slot number). */
+/* A GUID's live subscriptions in subscription order, immutable once
+ * published: deliveries walk it without a lock (snapshot.c). */
+typedef struct wmiev__snapshot {
+  struct wmiev__snapshot *retired_next; /* on the GUID's retired list */
+  uint32_t count;
+  uint32_t capacity;
+  wmiev_subscription *subs[];
+} wmiev__snapshot;
+
+/* Counters the lock-free paths bump (relaxed atomics), folded into the
+ * statistics when read. Producer-side ones live in each source. */
+typedef struct wmiev__hot_counts {
+  _Atomic uint64_t delivered;
+  _Atomic uint64_t discarded;
+  _Atomic uint64_t callbacks;
+} wmiev__hot_counts;
+
+/* Keeps the counters a producer bumps off the lines a consumer bumps. */
+#define WMIEV__CACHE_LINE 64
+
 typedef struct bus_guid {
   GUID guid;
   uint32_t slot;
+  /* Read without a lock by deliveries: the published snapshot (NULL when
+   * empty), and how many deliveries may be reading an older one. */
+  _Atomic(wmiev__snapshot *) snapshot;
+  _Atomic uint32_t readers;
+  _Atomic bool has_retired; /* retired lists not empty: the last reader out reclaims */
+  /* Live (not removed) subscriptions; changed under `lock`, read anywhere. */
+  _Atomic uint32_t sub_count;
   /* Under `lock`: */
   wmiev_subscription *subs_head;
   wmiev_subscription *subs_tail;
-  uint32_t sub_count;  /* live (not removed) subscriptions */
+  wmiev__snapshot *retired;          /* replaced snapshots not yet freed */
+  wmiev_subscription *retired_subs;  /* removed subscriptions not yet freed */
+  wmiev_source *sources;             /* sources of this GUID (source.c) */
+  uint64_t closed_fired;             /* counts of closed sources */
+  uint64_t closed_not_enabled;
   wmiev_bus_stats stats;
   /* Changed under `control` and `lock` both, so the fire path can read
    * them under `lock` alone and never waits for a function-control IRP: */
@@ -42,6 +85,8 @@ typedef struct bus_guid {
   /* Under `control`: */
   uint32_t open_count; /* block handles */
   bool events_on;       /* sub_count went above 0 and the enables went out */
+  /* Bumped by deliveries on any thread (consumer side). */
+  _Alignas(WMIEV__CACHE_LINE) wmiev__hot_counts hot;
 } bus_guid;
 
 struct wmiev_subscription {
@@ -49,16 +94,33 @@ struct wmiev_subscription {
   bus_guid *g;
   wmiev_event_cb callback;
   void *payload;
-  wmiev_subscription *prev, *next;
-  /* Under `lock`: */
-  uint32_t active;       /* callbacks in progress (pins) */
-  bool removed;          /* unsubscribed: never called again, freed at active == 0 */
-  bool free_on_release;  /* unsubscribed from inside its own callback */
-  uint64_t seq;          /* order of creation: a delivery skips subscriptions newer than it */
-  uint64_t lost_pending; /* dropped since its last delivery */
-  uint64_t delivered;
-  uint64_t lost_total;
+  wmiev_subscription *prev, *next; /* the GUID's list (under `lock`) */
+  wmiev_subscription *retired_next;
+  bool released; /* its unsubscribe is over: may be freed (under `lock`) */
+  /* Any thread: */
+  _Atomic uint32_t active;       /* callbacks in progress (pins) */
+  _Atomic bool removed;          /* unsubscribed: never called again */
+  _Atomic uint64_t lost_pending; /* dropped since its last delivery */
+  _Atomic uint64_t delivered;
+  _Atomic uint64_t lost_total;
 };
+
+/* An event source (source.h). `shape` caches what the fast path checks:
+ * whether the block is registered, the provider enabled, how instances are
+ * named and how many static ones there are; rewritten under `control` and
+ * `lock` whenever one of those changes (source.c). */
+struct wmiev_source {
+  wmiev_bus *bus;
+  bus_guid *g;
+  uint32_t provider_id;
+  wmiev_source *prev, *next;      /* the GUID's sources (under `lock`) */
+  _Atomic uint64_t shape;
+  _Alignas(WMIEV__CACHE_LINE) _Atomic uint64_t fired;
+  _Atomic uint64_t not_enabled; /* also counts warnings[WMIEV_WARN_NOT_ENABLED] */
+};
+
+/* Events up to this size are built on the stack in sync mode. */
+#define WMIEV__STACK_EVENT_BYTES 1152u
 
 struct wmiev_block_handle {
   wmiev_bus *bus;
@@ -84,7 +146,8 @@ struct wmiev_bus {
   void *wakeup_ctx;
   uint32_t wakeups_running; /* hook calls in progress: set_wakeup waits for them */
   wmiev_bus_stats stats;
-  uint64_t sub_seq; /* the newest subscription's seq (under `lock`) */
+  uint64_t shape_gen; /* bumped by every store of a source's shape (under `lock`) */
+  struct wmiev__slot_table *slot_tables; /* every slot table ever used (freed at destroy) */
   /* Dispatcher scratch (under dispatch_lock): a WNODE rebuilt from a queued
    * record, and the UTF-8 name of the event being delivered. */
   uint8_t *scratch;
@@ -108,6 +171,9 @@ void wmiev__bus_warn(wmiev_bus *bus, bus_guid *g, wmiev_warning warning, const c
 #endif
     ;
 
+/* `out` += the lock-free counters of `g` and its sources (lock held). */
+void wmiev__bus_fold_stats(const bus_guid *g, wmiev_bus_stats *out);
+
 /* Every counter of `stats` that ends a fired event, bumped in both the bus
  * and the GUID (lock held). */
 #define WMIEV__COUNT(bus, g, field)                                                                \
@@ -128,13 +194,26 @@ typedef struct wmiev__delivery {
 
 /* True if this thread is inside `sub`'s callback (unsubscribe then does not wait). */
 bool wmiev__in_callback_of(const wmiev_subscription *sub);
-/* Unlinks a subscription from its GUID's list and frees it (lock held). */
-void wmiev__bus_unlink_subscription(wmiev_bus *bus, wmiev_subscription *sub);
 
 /* Delivers a validated event WNODE to the GUID's subscribers (no lock held).
  * Counts delivered / discarded. `wnode` must be 8-aligned. */
 void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
                     const wmiev__delivery *how);
+/* The same for an event already filled in (wmiev__event_fill or the fast
+ * path's own); sets lost_before and internal. */
+void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev);
+
+/* ---- snapshot.c ----------------------------------------------------------------- */
+
+/* Publishes the GUID's current list of live subscriptions (lock held). False
+ * when out of memory (the old snapshot stays). Never fails when no
+ * subscription is left (nothing to allocate). */
+bool wmiev__snapshot_publish(wmiev_bus *bus, bus_guid *g);
+/* Frees retired snapshots and subscriptions no delivery can still read:
+ * those retired before a moment with no reader (lock held). */
+void wmiev__snapshot_reclaim(wmiev_bus *bus, bus_guid *g);
+/* Frees everything at destroy (no delivery can run). */
+void wmiev__snapshot_free_all(wmiev_bus *bus, bus_guid *g);
 
 /* Resolves an event reference by querying the provider, then delivers the
  * answer (no lock held). Counts reference_failed on failure. */
@@ -159,8 +238,39 @@ static inline bool wmiev__bus_provider_enabled_locked(const bus_guid *g, uint32_
   return false;
 }
 
+/* ---- source.c -------------------------------------------------------------------- */
+
+/* Rewrites the shape of the GUID's sources of `provider_id` from the registry
+ * and the enabled set (control held, `lock` NOT held: reads the registry). */
+void wmiev__sources_refresh(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
+/* Rewrites only their enabled bit, after the enabled set changed (lock held). */
+void wmiev__sources_update_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
+/* Frees every source (destroy). */
+void wmiev__sources_free_all(wmiev_bus *bus);
+/* The fast path of wmiev_source_fire / wmiev_bus_fire_event. Returns false,
+ * having done nothing, when the event needs the general path. */
+bool wmiev__source_fire_fast(wmiev_source *s, uint32_t instance_index, const void *data,
+                             uint32_t size, wmiev_diag *diag, wmiev_status *status);
+
 /* ---- fire.c --------------------------------------------------------------------- */
 
+/* wmiev_bus_fire_event by provider id (no device pointer needed): the general path. */
+wmiev_status wmiev__fire_event_general(wmiev_bus *bus, uint32_t provider_id, const GUID *guid,
+                                       uint32_t instance_index, const void *data, uint32_t size,
+                                       wmiev_diag *diag);
+/* Queues a record; false (and counted as dropped, subscribers told) when full. */
+bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
+                    uint32_t instance_index, int64_t timestamp, const void *payload,
+                    size_t payload_size);
+wmiev_status wmiev__dropped_status(wmiev_diag *diag);
+/* Counts a NOT_ENABLED event's warning hook call (no lock). */
+void wmiev__warn_not_enabled_hook(wmiev_bus *bus);
+
+/* Builds the WNODE WmiFireEvent fires into `out` and the event a subscriber
+ * receives for it, without validating (valid by construction). */
+void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uint32_t provider_id,
+                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                            const void *data, uint32_t size);
 /* Builds the WNODE WmiFireEvent fires (static-name single instance, data at 64). */
 void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
                              uint32_t instance_index, bool pdo_names, int64_t timestamp,

@@ -23,8 +23,6 @@
 
 #include "bus_internal.h"
 
-/* Events up to this size are built on the stack in sync mode. */
-#define STACK_EVENT_BYTES 1152u
 
 typedef struct fire_ctx {
   wmiev_bus *bus;
@@ -138,6 +136,12 @@ static bool lookup_block(fire_ctx *f, uint32_t provider_id, const GUID *guid,
   return false;
 }
 
+void wmiev__warn_not_enabled_hook(wmiev_bus *bus) {
+  bus->options.on_warning(WMIEV_WARN_NOT_ENABLED,
+                          "event fired for a GUID nobody subscribed to: not delivered",
+                          bus->options.warning_ctx);
+}
+
 /* No subscriber: counted not_enabled and warned (one lock for both counters;
  * what wmiev__bus_warn() does, with the message it would format). */
 static void count_not_enabled(fire_ctx *f) {
@@ -150,9 +154,7 @@ static void count_not_enabled(fire_ctx *f) {
   }
   wmiev__mutex_unlock(&bus->lock);
   if (bus->options.on_warning != NULL) {
-    bus->options.on_warning(WMIEV_WARN_NOT_ENABLED,
-                            "event fired for a GUID nobody subscribed to: not delivered",
-                            bus->options.warning_ctx);
+    wmiev__warn_not_enabled_hook(bus);
   }
 }
 
@@ -194,8 +196,7 @@ static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id,
   return WMIEV_STATUS_SUCCESS;
 }
 
-/* Queues a record; false (and counted as dropped, subscribers told) when full. */
-static bool enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
+bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
                     uint32_t instance_index, int64_t timestamp, const void *payload,
                     size_t payload_size) {
   void (*wakeup)(void *) = NULL;
@@ -205,9 +206,9 @@ static bool enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32
   if (record == NULL) {
     WMIEV__COUNT(bus, g, dropped);
     for (wmiev_subscription *s = g->subs_head; s != NULL; s = s->next) {
-      if (!s->removed) {
-        s->lost_pending++;
-        s->lost_total++;
+      if (!atomic_load_explicit(&s->removed, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&s->lost_pending, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->lost_total, 1, memory_order_relaxed);
       }
     }
     wmiev__mutex_unlock(&bus->lock);
@@ -242,7 +243,7 @@ static bool enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32
   return true;
 }
 
-static wmiev_status dropped_status(wmiev_diag *diag) {
+wmiev_status wmiev__dropped_status(wmiev_diag *diag) {
   return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "queue", 0, "%s",
                         "the bus's event queue is full: the event was dropped (counted)");
 }
@@ -323,9 +324,9 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
     wmiev_bus_free_event(bus, wnode);
     return WMIEV_STATUS_SUCCESS;
   }
-  if (!enqueue(bus, f.g, WMIEV__QUEUED_WNODE, view.provider_id, 0, view.timestamp, bytes,
+  if (!wmiev__enqueue(bus, f.g, WMIEV__QUEUED_WNODE, view.provider_id, 0, view.timestamp, bytes,
                view.buffer_size)) {
-    return dropped_status(diag);
+    return wmiev__dropped_status(diag);
   }
   wmiev_bus_free_event(bus, wnode);
   return WMIEV_STATUS_SUCCESS;
@@ -381,6 +382,25 @@ void wmiev__fire_wnode_view(const uint8_t *wnode, const GUID *guid, uint32_t pro
   view->instance.data = size != 0 ? wnode + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
 }
 
+void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uint32_t provider_id,
+                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
+                            const void *data, uint32_t size) {
+  wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo_names, timestamp, data, size);
+  /* What wmiev__event_fill() makes of the view, written in place (perf: the
+   * view is not built and copied separately). */
+  memset(ev, 0, sizeof *ev);
+  wmiev__fire_wnode_view(out, guid, provider_id, instance_index, pdo_names, timestamp, size,
+                         &ev->view);
+  ev->wnode = out;
+  ev->wnode_size = ev->view.buffer_size;
+  ev->guid = *guid;
+  ev->provider_id = provider_id;
+  ev->timestamp = timestamp;
+  ev->instance_index = instance_index;
+  ev->data = ev->view.instance.data;
+  ev->data_size = size;
+}
+
 wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GUID *guid,
                                   uint32_t instance_index, const void *data, uint32_t size,
                                   wmiev_diag *diag) {
@@ -388,8 +408,16 @@ wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GU
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "arguments", 0, "%s",
                           "NULL bus, device or GUID, or NULL data with a size");
   }
+  /* Looked up by provider and GUID on every call; wmiev_source_fire() is
+   * the form that does it once (source.c, decisions D17). */
+  return wmiev__fire_event_general(bus, wmiev_device_provider_id(device), guid, instance_index,
+                                   data, size, diag);
+}
+
+wmiev_status wmiev__fire_event_general(wmiev_bus *bus, uint32_t provider_id, const GUID *guid,
+                                       uint32_t instance_index, const void *data, uint32_t size,
+                                       wmiev_diag *diag) {
   fire_ctx f = {bus, diag, NULL, false, false};
-  uint32_t provider_id = wmiev_device_provider_id(device);
   count_fired(&f, guid, provider_id);
   if ((uint64_t)sizeof(WNODE_SINGLE_INSTANCE) + size > bus->options.max_event_size) {
     return reject(&f, WMIEV_REJECT_TOO_LARGE, WMIEV_STATUS_BUFFER_OVERFLOW, "EventDataSize", 0,
@@ -417,13 +445,13 @@ wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GU
   int64_t now = wmiev_bus_now(bus);
   bool pdo = (view.flags & WNODE_FLAG_PDO_INSTANCE_NAMES) != 0;
   if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
-    if (!enqueue(bus, f.g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE, provider_id,
+    if (!wmiev__enqueue(bus, f.g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE, provider_id,
                  instance_index, now, data, size)) {
-      return dropped_status(diag);
+      return wmiev__dropped_status(diag);
     }
     return WMIEV_STATUS_SUCCESS;
   }
-  _Alignas(8) uint8_t stack[STACK_EVENT_BYTES];
+  _Alignas(8) uint8_t stack[WMIEV__STACK_EVENT_BYTES];
   size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
   uint8_t *out = total <= sizeof stack ? stack : wmiev__bus_alloc(bus, total);
   if (out == NULL) {
@@ -433,10 +461,9 @@ wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GU
     return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
                           "out of memory building a large event");
   }
-  wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo, now, data, size);
-  wmiev__fire_wnode_view(out, guid, provider_id, instance_index, pdo, now, size, &view);
-  wmiev__delivery how = {f.g, false};
-  wmiev__deliver(bus, out, &view, &how);
+  wmiev_event ev;
+  wmiev__fire_event_fill(&ev, out, guid, provider_id, instance_index, pdo, now, data, size);
+  wmiev__deliver_event(bus, f.g, &ev);
   if (out != stack) {
     wmiev__bus_free(bus, out, total);
   }

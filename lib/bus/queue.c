@@ -82,3 +82,25 @@ void wmiev__queue_pop(wmiev__queue *q) {
     q->head = q->tail = 0;
   }
 }
+
+wmiev__queued *wmiev__queue_at(const wmiev__queue *q, size_t *offset) {
+  wmiev__queued *record = at(q, *offset);
+  if (record->kind == WMIEV__QUEUED_WRAP) {
+    *offset = 0;
+    record = at(q, 0);
+  }
+  return record;
+}
+
+size_t wmiev__queue_after(const wmiev__queue *q, size_t offset, const wmiev__queued *record) {
+  size_t next = offset + record->record_size;
+  return next == q->bytes ? 0 : next;
+}
+
+void wmiev__queue_consume(wmiev__queue *q, size_t n, size_t head_after) {
+  q->count -= n;
+  q->head = head_after;
+  if (q->count == 0) {
+    q->head = q->tail = 0;
+  }
+}

@@ -54,5 +54,13 @@ wmiev__queued *wmiev__queue_push(wmiev__queue *q, size_t payload);
 /* The oldest record, or NULL. It stays in place until popped. */
 wmiev__queued *wmiev__queue_front(wmiev__queue *q);
 void wmiev__queue_pop(wmiev__queue *q);
+/* Iteration without popping, for a consumer that gives space back in
+ * batches: the record at *offset (a wrap filler there is skipped: *offset
+ * becomes 0), and the offset of the one after `record`. */
+wmiev__queued *wmiev__queue_at(const wmiev__queue *q, size_t *offset);
+size_t wmiev__queue_after(const wmiev__queue *q, size_t offset, const wmiev__queued *record);
+/* Pops the `n` oldest records; `head_after` is the offset after the last
+ * (from wmiev__queue_after). */
+void wmiev__queue_consume(wmiev__queue *q, size_t n, size_t head_after);
 
 #endif /* WMIEV_BUS_QUEUE_H */

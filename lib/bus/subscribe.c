@@ -97,6 +97,9 @@ static void enable_one(wmiev_bus *bus, bus_guid *g, wmiev_device *device, bool c
   wmiev__mutex_lock(&bus->lock);
   bool already = set_has(*ids, *count, id);
   bool added = !already && set_add(bus, ids, count, capacity, id);
+  if (added && !collection) {
+    wmiev__sources_update_enabled(bus, g, id);
+  }
   wmiev__mutex_unlock(&bus->lock);
   if (already) {
     return; /* never two enables without a disable between */
@@ -114,6 +117,9 @@ static void enable_one(wmiev_bus *bus, bus_guid *g, wmiev_device *device, bool c
   if (!WMIEV_SUCCESS(status)) {
     wmiev__mutex_lock(&bus->lock);
     set_remove(*ids, count, id);
+    if (!collection) {
+      wmiev__sources_update_enabled(bus, g, id);
+    }
     wmiev__mutex_unlock(&bus->lock);
     wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED, "provider %lu failed %s: %s",
                     (unsigned long)id, collection ? "ENABLE_COLLECTION" : "ENABLE_EVENTS",
@@ -168,6 +174,9 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
     wmiev__mutex_lock(&bus->lock);
     uint32_t id = (*ids)[*count - 1];
     (*count)--;
+    if (!collection) {
+      wmiev__sources_update_enabled(bus, g, id);
+    }
     wmiev__mutex_unlock(&bus->lock);
     wmiev_device *device = wmiev_registry_device_by_provider_id(bus->registry, id);
     if (device != NULL) {
@@ -194,6 +203,9 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
                    set_add(bus, ids, count, collection ? &g->collecting_capacity
                                                        : &g->enabled_capacity,
                            kept[i]);
+    if (!collection) {
+      wmiev__sources_update_enabled(bus, g, kept[i]);
+    }
     wmiev__mutex_unlock(&bus->lock);
     if (!readded) {
       wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
@@ -230,7 +242,6 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
   sub->g = g;
-  sub->seq = ++bus->sub_seq;
   sub->prev = g->subs_tail;
   if (g->subs_tail != NULL) {
     g->subs_tail->next = sub;
@@ -238,7 +249,23 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
     g->subs_head = sub;
   }
   g->subs_tail = sub;
-  g->sub_count++;
+  atomic_fetch_add(&g->sub_count, 1);
+  /* Published before the ENABLEs go out: a provider may fire from inside
+   * its ENABLE callback, and that event reaches this subscriber. */
+  if (!wmiev__snapshot_publish(bus, g)) {
+    atomic_fetch_sub(&g->sub_count, 1);
+    g->subs_tail = sub->prev;
+    if (sub->prev != NULL) {
+      sub->prev->next = NULL;
+    } else {
+      g->subs_head = NULL;
+    }
+    wmiev__mutex_unlock(&bus->lock);
+    wmiev__mutex_unlock(&bus->control);
+    wmiev__bus_free(bus, sub, sizeof *sub);
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  wmiev__snapshot_reclaim(bus, g);
   wmiev__mutex_unlock(&bus->lock);
   if (!g->events_on) {
     g->events_on = true;
@@ -258,29 +285,34 @@ wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
   /* Not under `control` while waiting: the callback being waited for may
    * itself subscribe or unsubscribe, which needs it. */
   wmiev__mutex_lock(&bus->lock);
-  if (sub->removed) {
+  if (atomic_load(&sub->removed)) {
     wmiev__mutex_unlock(&bus->lock);
     return WMIEV_STATUS_INVALID_PARAMETER;
   }
-  sub->removed = true;
-  g->sub_count--;
-  if (wmiev__in_callback_of(sub)) {
-    /* Its own callback is on this thread's stack: the delivery frees it
-     * when that call returns. */
-    sub->free_on_release = true;
-  } else {
-    while (sub->active > 0) {
+  /* Marked first, then the pins are read: a delivery pins first, then reads
+   * the mark (deliver.c), so either it skips the callback or this waits. */
+  atomic_store(&sub->removed, true);
+  /* The published snapshot keeps it, skipped by its mark, until the next
+   * subscribe publishes a new one (an unsubscribe never allocates, so never
+   * fails); the last one out publishes the empty list, which needs no memory. */
+  if (atomic_fetch_sub(&g->sub_count, 1) == 1) {
+    (void)wmiev__snapshot_publish(bus, g);
+  }
+  if (!wmiev__in_callback_of(sub)) {
+    /* Unless its own callback is on this thread's stack: that call finishes
+     * normally, and the mark keeps it from being called again. */
+    while (atomic_load(&sub->active) > 0) {
       wmiev__cond_wait(&bus->released, &bus->lock);
     }
-    wmiev__bus_unlink_subscription(bus, sub);
   }
+  /* Freed once no delivery can still be reading it (snapshot.c). */
+  sub->released = true;
+  wmiev__snapshot_reclaim(bus, g);
   wmiev__mutex_unlock(&bus->lock);
   /* The last one out disables; decided under `control`, so a subscriber that
    * arrived meanwhile keeps the events on. */
   wmiev__mutex_lock(&bus->control);
-  wmiev__mutex_lock(&bus->lock);
-  bool last = g->sub_count == 0;
-  wmiev__mutex_unlock(&bus->lock);
+  bool last = atomic_load(&g->sub_count) == 0;
   if (last && g->events_on) {
     g->events_on = false;
     disable_all(bus, g, false);
@@ -294,14 +326,12 @@ void wmiev_subscription_counts(const wmiev_subscription *sub, uint64_t *delivere
   if (sub == NULL) {
     return;
   }
-  wmiev__mutex_lock(&sub->bus->lock);
   if (delivered != NULL) {
-    *delivered = sub->delivered;
+    *delivered = atomic_load_explicit(&sub->delivered, memory_order_relaxed);
   }
   if (lost != NULL) {
-    *lost = sub->lost_total;
+    *lost = atomic_load_explicit(&sub->lost_total, memory_order_relaxed);
   }
-  wmiev__mutex_unlock(&sub->bus->lock);
 }
 
 /* ---- Block handles (collection) ------------------------------------------------------------- */
@@ -392,6 +422,7 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
       wmiev__mutex_lock(&bus->lock);
       set_remove(g->enabled, &g->enabled_count, event->provider_id);
       set_remove(g->collecting, &g->collecting_count, event->provider_id);
+      wmiev__sources_update_enabled(bus, g, event->provider_id);
       wmiev__mutex_unlock(&bus->lock);
       break;
     case WMIEV_BLOCK_CHANGED:
@@ -418,6 +449,8 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
     default:
       break;
     }
+    /* The fast path's copy of the registration follows (source.c). */
+    wmiev__sources_refresh(bus, g, event->provider_id);
   }
   wmiev__mutex_unlock(&bus->control);
 }
@@ -437,10 +470,8 @@ void wmiev__bus_release_all(wmiev_bus *bus) {
       disable_all(bus, g, true);
     }
     wmiev__mutex_lock(&bus->lock);
-    while (g->subs_head != NULL) {
-      wmiev__bus_unlink_subscription(bus, g->subs_head);
-    }
-    g->sub_count = 0;
+    atomic_store(&g->sub_count, 0);
+    wmiev__snapshot_free_all(bus, g);
     wmiev__mutex_unlock(&bus->lock);
   }
   while (bus->handles != NULL) {

@@ -58,6 +58,8 @@ uint64_t wmiev__monotonic_ns(void);
 /* Wall-clock time as Windows counts it: 100-ns units since 1601-01-01 UTC
  * (what KeQuerySystemTime returns). */
 int64_t wmiev__system_time_100ns(void);
+/* The same from the OS's tick-granular clock where it has one (cheaper). */
+int64_t wmiev__system_time_100ns_coarse(void);
 
 /* An identifier of the calling thread, unique among live threads. */
 uintptr_t wmiev__thread_self(void);

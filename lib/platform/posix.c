@@ -123,4 +123,14 @@ int64_t wmiev__system_time_100ns(void) {
   return ((int64_t)ts.tv_sec + EPOCH_DIFF_SECONDS) * 10000000LL + (int64_t)(ts.tv_nsec / 100);
 }
 
+int64_t wmiev__system_time_100ns_coarse(void) {
+#if defined(CLOCK_REALTIME_COARSE)
+  struct timespec ts;
+  check(clock_gettime(CLOCK_REALTIME_COARSE, &ts));
+  return ((int64_t)ts.tv_sec + EPOCH_DIFF_SECONDS) * 10000000LL + (int64_t)(ts.tv_nsec / 100);
+#else
+  return wmiev__system_time_100ns();
+#endif
+}
+
 uintptr_t wmiev__thread_self(void) { return (uintptr_t)pthread_self(); }

@@ -4,8 +4,9 @@
  * and the portable calls that have no kernel counterpart.
  *
  * The rest is in provider.c (providers, WmiSystemControl, registration),
- * fire.c (WmiFireEvent, IoWMIWriteEvent, deferral to work items) and
- * consumer.c (notifications, block handles, queries).
+ * fire.c (WmiFireEvent, IoWMIWriteEvent, deferral to work items),
+ * source.c (event sources) and consumer.c (notifications, block handles,
+ * queries).
  */
 #include "backend.h"
 
@@ -95,6 +96,7 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   KeInitializeSpinLock(&bus->lock);
   InitializeListHead(&bus->subscriptions);
   InitializeListHead(&bus->handles);
+  InitializeListHead(&bus->sources);
   *out = bus;
   return WMIEV_STATUS_SUCCESS;
 }
@@ -104,8 +106,10 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
     return;
   }
   /* Providers were destroyed first (as with the portable bus), and each
-   * waited for its deferred events; what is left are consumer objects. */
+   * waited for its deferred events; what is left are consumer objects and
+   * sources. */
   wmiev__win_consumer_close_all(bus);
+  wmiev__win_sources_close_all(bus);
   wmiev__win_free(bus);
 }
 

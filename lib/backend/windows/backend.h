@@ -83,9 +83,10 @@ struct wmiev_bus {
   struct wmiev_registry registry;
   wmiev_bus_options options;
   uint32_t deferred_capacity; /* most IoWMIWriteEvent work items queued at once */
-  KSPIN_LOCK lock;            /* guards the two lists */
+  KSPIN_LOCK lock;            /* guards the lists and the providers' event states */
   LIST_ENTRY subscriptions;
   LIST_ENTRY handles;
+  LIST_ENTRY sources;         /* open wmiev_source objects (source.c) */
   win_counters counters;
 };
 
@@ -98,6 +99,16 @@ struct wmiev_device {
 
 #define WMIEV_WIN_NAME_SIZE 32
 
+/* The last ENABLE_EVENTS/DISABLE_EVENTS a provider received for one GUID,
+ * recorded by its function-control trampoline for wmiev_source_enabled():
+ * the kernel keeps this state to itself. Created on the first ENABLE (or
+ * source) for the GUID, cleared by DEREGISTER, freed with the provider. */
+struct wmiev__win_event_state {
+  struct wmiev__win_event_state *next;
+  GUID guid;
+  volatile LONG enabled;
+};
+
 struct wmiev_provider {
   struct wmiev_device device;
   struct wmiev_bus *bus;
@@ -106,6 +117,7 @@ struct wmiev_provider {
   wmiev_wmilib_context context;
   WMILIB_CONTEXT wmilib;       /* generated: trampolines + the portable GUID list */
   bool registered;             /* PASSIVE_LEVEL registration paths only */
+  struct wmiev__win_event_state *events; /* under bus->lock */
   /* Work items of deferred IoWMIWriteEvent calls hold a reference; destroy
    * runs it down before the provider is freed. */
   EX_RUNDOWN_REF rundown;
@@ -180,5 +192,16 @@ struct wmiev_provider *wmiev__win_provider_acquire_by_id(ULONG provider_id);
 /* Ends the subscriptions and closes the block handles still open on @p bus
  * (consumer.c), for wmiev_bus_destroy(). PASSIVE_LEVEL. */
 void wmiev__win_consumer_close_all(struct wmiev_bus *bus);
+
+/* @p p's event state for @p guid, created if missing (provider.c); NULL when
+ * out of pool. The record lives as long as the provider. <= DISPATCH_LEVEL. */
+struct wmiev__win_event_state *wmiev__win_event_state(struct wmiev_provider *p, const GUID *guid);
+
+/* Cuts the sources open on @p p off it before it is freed: they then fail
+ * with STATUS_DEVICE_DOES_NOT_EXIST (source.c). <= DISPATCH_LEVEL. */
+void wmiev__win_sources_detach(struct wmiev_provider *p);
+
+/* Frees the sources still open on @p bus (source.c), for wmiev_bus_destroy(). */
+void wmiev__win_sources_close_all(struct wmiev_bus *bus);
 
 #endif /* WMIEV_BACKEND_WINDOWS_BACKEND_H */

@@ -144,6 +144,95 @@ static NTSTATUS fail_irp(PDEVICE_OBJECT device_object, PIRP irp, struct wmiev_pr
   return WmiCompleteRequest(device_object, irp, status, 0, IO_NO_INCREMENT);
 }
 
+/* ---- Event state: the last ENABLE/DISABLE_EVENTS per GUID -------------------------------- */
+/*
+ * The kernel does not tell a provider whether it is enabled; it only sends
+ * the IRPs. wmiev_source_enabled() therefore reads what the function-control
+ * trampoline recorded. The records hang off the provider, under its bus's
+ * lock, and are never unlinked before the provider is freed, so a source
+ * may keep a pointer to its record and read it without a lock.
+ */
+static struct wmiev__win_event_state *find_event_state(struct wmiev_provider *p,
+                                                       const GUID *guid) {
+  struct wmiev__win_event_state *e = p->events;
+  while (e != NULL && !wmiev_guid_equal(&e->guid, guid)) {
+    e = e->next;
+  }
+  return e;
+}
+
+struct wmiev__win_event_state *wmiev__win_event_state(struct wmiev_provider *p, const GUID *guid) {
+  KIRQL old;
+  KeAcquireSpinLock(&p->bus->lock, &old);
+  struct wmiev__win_event_state *e = find_event_state(p, guid);
+  KeReleaseSpinLock(&p->bus->lock, old);
+  if (e != NULL) {
+    return e;
+  }
+  struct wmiev__win_event_state *fresh = wmiev__win_alloc(sizeof *fresh);
+  if (fresh == NULL) {
+    return NULL;
+  }
+  fresh->guid = *guid;
+  KeAcquireSpinLock(&p->bus->lock, &old);
+  e = find_event_state(p, guid); /* another caller may have been first */
+  if (e == NULL) {
+    fresh->next = p->events;
+    p->events = fresh;
+    e = fresh;
+    fresh = NULL;
+  }
+  KeReleaseSpinLock(&p->bus->lock, old);
+  wmiev__win_free(fresh);
+  return e;
+}
+
+/* False only when an ENABLE cannot be recorded (no pool). A DISABLE for a
+ * GUID never enabled needs no record: none reads as disabled. */
+static bool record_event_control(struct wmiev_provider *p, const GUID *guid, bool enable) {
+  struct wmiev__win_event_state *e;
+  if (enable) {
+    e = wmiev__win_event_state(p, guid);
+    if (e == NULL) {
+      return false;
+    }
+  } else {
+    KIRQL old;
+    KeAcquireSpinLock(&p->bus->lock, &old);
+    e = find_event_state(p, guid);
+    KeReleaseSpinLock(&p->bus->lock, old);
+    if (e == NULL) {
+      return true;
+    }
+  }
+  InterlockedExchange(&e->enabled, enable ? 1 : 0);
+  return true;
+}
+
+/* After DEREGISTER no DISABLE will come, and WMI enables a provider that
+ * registers again for the consumers it has then (docs/windows.md). */
+static void clear_event_states(struct wmiev_provider *p) {
+  KIRQL old;
+  KeAcquireSpinLock(&p->bus->lock, &old);
+  for (struct wmiev__win_event_state *e = p->events; e != NULL; e = e->next) {
+    InterlockedExchange(&e->enabled, 0);
+  }
+  KeReleaseSpinLock(&p->bus->lock, old);
+}
+
+static void free_event_states(struct wmiev_provider *p) {
+  KIRQL old;
+  KeAcquireSpinLock(&p->bus->lock, &old);
+  struct wmiev__win_event_state *e = p->events;
+  p->events = NULL;
+  KeReleaseSpinLock(&p->bus->lock, old);
+  while (e != NULL) {
+    struct wmiev__win_event_state *next = e->next;
+    wmiev__win_free(e);
+    e = next;
+  }
+}
+
 /* ---- DpWmiXxx trampolines (PASSIVE_LEVEL, called by WmiSystemControl) ------------------- */
 
 /* Replaces @p s's buffer with a pool copy of @p units, unless it already
@@ -305,10 +394,27 @@ static NTSTATUS NTAPI dp_execute_method(PDEVICE_OBJECT DeviceObject, PIRP Irp, U
                                              p->context.payload);
 }
 
+/* Installed whether or not the portable callback exists: it records
+ * ENABLE/DISABLE_EVENTS for wmiev_source_enabled(). Recorded before the
+ * callback runs, since the callback may start firing at once. */
 static NTSTATUS NTAPI dp_function_control(PDEVICE_OBJECT DeviceObject, PIRP Irp, ULONG GuidIndex,
                                           WMIENABLEDISABLECONTROL Function, BOOLEAN Enable) {
   struct wmiev_provider *p = wmiev__win_provider_by_device(DeviceObject);
-  wmiev_irp *irp = p != NULL ? wrap_irp(p, Irp) : NULL;
+  if (p == NULL) {
+    return fail_irp(DeviceObject, Irp, NULL);
+  }
+  if (Function == WmiEventControl && GuidIndex < p->context.guid_count &&
+      p->context.guid_list[GuidIndex].guid != NULL &&
+      !record_event_control(p, p->context.guid_list[GuidIndex].guid, Enable != FALSE)) {
+    /* No pool for the record: refuse the ENABLE as a whole, so that the
+     * driver and wmiev_source_enabled() agree that it is not enabled. */
+    return fail_irp(DeviceObject, Irp, p);
+  }
+  if (p->context.callbacks.function_control == NULL) {
+    /* wmilib's default for a NULL WmiFunctionControl (spec §3.5). */
+    return WmiCompleteRequest(DeviceObject, Irp, STATUS_SUCCESS, 0, IO_NO_INCREMENT);
+  }
+  wmiev_irp *irp = wrap_irp(p, Irp);
   if (irp == NULL) {
     return fail_irp(DeviceObject, Irp, p);
   }
@@ -357,7 +463,9 @@ wmiev_status wmiev_provider_create(wmiev_registry *registry, const wmiev_provide
   p->name[i] = '\0';
 
   /* Optional callbacks stay NULL when the portable ones are: wmilib's
-   * defaults are the portable defaults (spec §3.5). */
+   * defaults are the portable defaults (spec §3.5). Function control is the
+   * exception: its trampoline records the enable state and applies the
+   * default itself. */
   set_wmilib_guids(p);
   p->wmilib.QueryWmiRegInfo = dp_query_reginfo;
   p->wmilib.QueryWmiDataBlock = dp_query_data_block;
@@ -365,7 +473,7 @@ wmiev_status wmiev_provider_create(wmiev_registry *registry, const wmiev_provide
   p->wmilib.SetWmiDataBlock = cb->set_data_block != NULL ? dp_set_data_block : NULL;
   p->wmilib.SetWmiDataItem = cb->set_data_item != NULL ? dp_set_data_item : NULL;
   p->wmilib.ExecuteWmiMethod = cb->execute_method != NULL ? dp_execute_method : NULL;
-  p->wmilib.WmiFunctionControl = cb->function_control != NULL ? dp_function_control : NULL;
+  p->wmilib.WmiFunctionControl = dp_function_control;
 
   /* One provider per device object: the trampolines find it by that. */
   if (!link_provider(p)) {
@@ -396,6 +504,9 @@ wmiev_status wmiev_provider_destroy(wmiev_provider *provider) {
   unlink_provider(provider);
   /* Deferred IoWMIWriteEvent work items (fire.c) hold the rundown. */
   ExWaitForRundownProtectionRelease(&provider->rundown);
+  /* Sources may outlive the provider; they must stop pointing into it. */
+  wmiev__win_sources_detach(provider);
+  free_event_states(provider);
   wmiev__win_free(provider->registry_path.Buffer);
   wmiev__win_free(provider->mof_resource.Buffer);
   wmiev__win_free(provider);
@@ -543,6 +654,7 @@ wmiev_status wmiev_registration_control(wmiev_device *device, uint32_t action, w
     device->provider->registered = true;
   } else if (action == WMIREG_ACTION_DEREGISTER) {
     device->provider->registered = false;
+    clear_event_states(device->provider);
   }
   return status;
 }

@@ -1,0 +1,251 @@
+/*
+ * Event sources (include/wmiev/source.h; decisions D17) and the fast fire
+ * path they make possible.
+ *
+ * wmiev_bus_fire_event() has to find the provider's block and ask whether
+ * the provider is enabled and the GUID listened to: two lock acquisitions
+ * and two table lookups per event. A source keeps the answers: `shape`
+ * packs whether the block is registered, whether the bus has enabled the
+ * provider for it, how its instances are named and how many static ones it
+ * has. The bus rewrites the shapes of a GUID's sources whenever one of those
+ * changes (registry observer, ENABLE/DISABLE), so the fast path is a load,
+ * a few compares, the clock and the delivery — no lock.
+ *
+ * The fast path only takes the case with nothing to report: a registered
+ * static- or PDO-named block, an enabled provider, an instance index in
+ * range, an event within max_event_size. Everything else (rejections,
+ * warnings other than NOT_ENABLED) goes through the general path in fire.c,
+ * which produces the same statuses, diagnostics and counters as before.
+ *
+ * wmiev_bus_fire_event() stays on the general path: keeping a source per
+ * provider and GUID for it would cost an allocation the caller never asked
+ * for, and one more way to fail (decisions D17).
+ *
+ * Shape writers: the registry part is read from the registry outside `lock`
+ * and stored under it; a source being created concurrently notices through
+ * `shape_gen` that a store happened meanwhile and reads again.
+ */
+#include <string.h>
+
+#include "bus_internal.h"
+#include "event_view.h"
+
+/* ---- Shapes --------------------------------------------------------------------------------- */
+
+#define SHAPE_REGISTERED (UINT64_C(1) << 63)
+#define SHAPE_ENABLED (UINT64_C(1) << 62)
+#define SHAPE_NAMES_SHIFT 32
+#define SHAPE_NAMES_MASK (UINT64_C(3) << SHAPE_NAMES_SHIFT)
+#define SHAPE_COUNT_MASK UINT64_C(0xffffffff)
+
+/* The registry's part of a shape (0: not registered). Takes the registry lock. */
+static uint64_t registry_shape(wmiev_bus *bus, uint32_t provider_id, const GUID *guid) {
+  wmiev_block_info block;
+  bool device_found = false;
+  if (!wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found)) {
+    return 0;
+  }
+  return SHAPE_REGISTERED | ((uint64_t)((unsigned)block.names & 3u) << SHAPE_NAMES_SHIFT) |
+         (uint64_t)block.instance_count;
+}
+
+/* Stores shapes (lock held). */
+static void store_shapes(wmiev_bus *bus, bus_guid *g, uint32_t provider_id, uint64_t reg) {
+  uint64_t shape = reg;
+  if (wmiev__bus_provider_enabled_locked(g, provider_id)) {
+    shape |= SHAPE_ENABLED;
+  }
+  for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
+    if (s->provider_id == provider_id) {
+      atomic_store_explicit(&s->shape, shape, memory_order_release);
+    }
+  }
+  bus->shape_gen++;
+}
+
+void wmiev__sources_refresh(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
+  uint64_t reg = registry_shape(bus, provider_id, &g->guid);
+  wmiev__mutex_lock(&bus->lock);
+  store_shapes(bus, g, provider_id, reg);
+  wmiev__mutex_unlock(&bus->lock);
+}
+
+void wmiev__sources_update_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
+  bool enabled = wmiev__bus_provider_enabled_locked(g, provider_id);
+  for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
+    if (s->provider_id == provider_id) {
+      uint64_t shape = atomic_load_explicit(&s->shape, memory_order_relaxed);
+      shape = enabled ? shape | SHAPE_ENABLED : shape & ~SHAPE_ENABLED;
+      atomic_store_explicit(&s->shape, shape, memory_order_release);
+    }
+  }
+  bus->shape_gen++;
+}
+
+/* ---- Creation ------------------------------------------------------------------------------ */
+
+static void unlink_source(bus_guid *g, wmiev_source *s) {
+  if (s->prev != NULL) {
+    s->prev->next = s->next;
+  } else {
+    g->sources = s->next;
+  }
+  if (s->next != NULL) {
+    s->next->prev = s->prev;
+  }
+}
+
+/* Creates a source and links it into its GUID (takes `lock` and the
+ * registry lock, never `control`, which a function-control IRP in progress
+ * holds). */
+static wmiev_status create_source(wmiev_bus *bus, uint32_t provider_id, const GUID *guid,
+                                  wmiev_source **out) {
+  wmiev_source *s = wmiev__bus_alloc(bus, sizeof *s);
+  if (s == NULL) {
+    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+  }
+  memset(s, 0, sizeof *s);
+  s->bus = bus;
+  s->provider_id = provider_id;
+  wmiev__mutex_lock(&bus->lock);
+  for (;;) {
+    bus_guid *g = wmiev__bus_guid(bus, guid);
+    if (g == NULL) {
+      break;
+    }
+    uint64_t gen = bus->shape_gen;
+    wmiev__mutex_unlock(&bus->lock);
+    uint64_t reg = registry_shape(bus, provider_id, guid);
+    wmiev__mutex_lock(&bus->lock);
+    if (gen != bus->shape_gen) {
+      continue; /* a shape changed meanwhile: the registry may have too */
+    }
+    s->g = g;
+    s->next = g->sources;
+    if (g->sources != NULL) {
+      g->sources->prev = s;
+    }
+    g->sources = s;
+    store_shapes(bus, g, provider_id, reg);
+    wmiev__mutex_unlock(&bus->lock);
+    *out = s;
+    return WMIEV_STATUS_SUCCESS;
+  }
+  wmiev__mutex_unlock(&bus->lock);
+  wmiev__bus_free(bus, s, sizeof *s);
+  return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
+}
+
+wmiev_status wmiev_source_open(wmiev_bus *bus, wmiev_device *device, const GUID *guid,
+                               wmiev_source **out) {
+  if (out != NULL) {
+    *out = NULL;
+  }
+  if (bus == NULL || device == NULL || guid == NULL || out == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
+  }
+  return create_source(bus, wmiev_device_provider_id(device), guid, out);
+}
+
+void wmiev_source_close(wmiev_source *s) {
+  if (s == NULL) {
+    return;
+  }
+  wmiev_bus *bus = s->bus;
+  wmiev__mutex_lock(&bus->lock);
+  unlink_source(s->g, s);
+  /* Its counts stay in the statistics. */
+  s->g->closed_fired += atomic_load_explicit(&s->fired, memory_order_relaxed);
+  s->g->closed_not_enabled += atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
+  wmiev__mutex_unlock(&bus->lock);
+  wmiev__bus_free(bus, s, sizeof *s);
+}
+
+void wmiev__sources_free_all(wmiev_bus *bus) {
+  for (size_t i = 0; i < bus->slot_count; i++) {
+    bus_guid *g = bus->slots[i];
+    while (g->sources != NULL) {
+      wmiev_source *s = g->sources;
+      unlink_source(g, s);
+      wmiev__bus_free(bus, s, sizeof *s);
+    }
+  }
+}
+
+bool wmiev_source_enabled(const wmiev_source *s) {
+  return s != NULL && atomic_load_explicit(&s->g->sub_count, memory_order_relaxed) != 0;
+}
+
+/* ---- Firing -------------------------------------------------------------------------------- */
+
+bool wmiev__source_fire_fast(wmiev_source *s, uint32_t instance_index, const void *data,
+                             uint32_t size, wmiev_diag *diag, wmiev_status *status) {
+  (void)diag;
+  wmiev_bus *bus = s->bus;
+  uint64_t shape = atomic_load_explicit(&s->shape, memory_order_acquire);
+  unsigned names = (unsigned)((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT);
+  if ((shape & SHAPE_REGISTERED) == 0 || names == WMIEV_NAMES_DYNAMIC ||
+      instance_index >= (shape & SHAPE_COUNT_MASK) ||
+      (uint64_t)sizeof(WNODE_SINGLE_INSTANCE) + size > bus->options.max_event_size) {
+    return false; /* a rejection or a warning: the general path says which */
+  }
+  bus_guid *g = s->g;
+  if (atomic_load_explicit(&g->sub_count, memory_order_relaxed) == 0) {
+    /* Nobody listens: counted (not_enabled and its warning) and done. */
+    atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->not_enabled, 1, memory_order_relaxed);
+    if (bus->options.on_warning != NULL) {
+      wmiev__warn_not_enabled_hook(bus);
+    }
+    *status = WMIEV_STATUS_SUCCESS;
+    return true;
+  }
+  if ((shape & SHAPE_ENABLED) == 0) {
+    return false; /* PROVIDER_NOT_ENABLED: a warning */
+  }
+  atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
+  int64_t now = wmiev_bus_now(bus);
+  bool pdo = names == WMIEV_NAMES_PDO;
+  if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
+    *status = wmiev__enqueue(bus, g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE,
+                             s->provider_id, instance_index, now, data, size)
+                  ? WMIEV_STATUS_SUCCESS
+                  : wmiev__dropped_status(diag);
+    return true;
+  }
+  /* max_event_size is at most 64 MiB: big events are built on the heap. */
+  _Alignas(8) uint8_t stack[WMIEV__STACK_EVENT_BYTES];
+  size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
+  uint8_t *out = total <= sizeof stack ? stack : wmiev__bus_alloc(bus, total);
+  if (out == NULL) {
+    wmiev__mutex_lock(&bus->lock);
+    WMIEV__COUNT(bus, g, dropped);
+    wmiev__mutex_unlock(&bus->lock);
+    *status = wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
+                             "out of memory building a large event");
+    return true;
+  }
+  wmiev_event ev;
+  wmiev__fire_event_fill(&ev, out, &g->guid, s->provider_id, instance_index, pdo, now, data,
+                         size);
+  wmiev__deliver_event(bus, g, &ev);
+  if (out != stack) {
+    wmiev__bus_free(bus, out, total);
+  }
+  *status = WMIEV_STATUS_SUCCESS;
+  return true;
+}
+
+wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const void *data,
+                               uint32_t size, wmiev_diag *diag) {
+  if (s == NULL || (data == NULL && size != 0)) {
+    return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "arguments", 0, "%s",
+                          "NULL source, or NULL data with a size");
+  }
+  wmiev_status status;
+  if (wmiev__source_fire_fast(s, instance_index, data, size, diag, &status)) {
+    return status;
+  }
+  return wmiev__fire_event_general(s->bus, s->provider_id, &s->g->guid, instance_index, data,
+                                   size, diag);
+}
