@@ -79,6 +79,8 @@ typedef struct fixture {
   const GUID *guid;      /* the GUID the case fires */
   wmiev_device *device;  /* a provider of it */
   wmiev_device *device2; /* a second provider of it (two producers), or NULL */
+  wmiev_source *source;  /* device's source for the GUID (source.h) */
+  wmiev_source *source2; /* device2's, or NULL */
   uint32_t payload;
   uint8_t *answer; /* what query_data_block answers (event references) */
   uint8_t *wnode;  /* the WNODE write_event sends (header + data) */
@@ -194,6 +196,10 @@ static fixture *fixture_create(const fixture_options *o) {
   }
   f->device = wmiev_provider_device(f->providers[o->target_provider]);
   f->device2 = o->second_provider ? wmiev_provider_device(f->providers[1]) : NULL;
+  must(wmiev_source_open(f->bus, f->device, f->guid, &f->source), "source");
+  if (f->device2 != NULL) {
+    must(wmiev_source_open(f->bus, f->device2, f->guid, &f->source2), "source2");
+  }
 
   /* The WNODE write_event sends: a static-name single-instance event, data at 64. */
   wmiev_wnode_header_params hdr;
@@ -234,6 +240,8 @@ static void fixture_destroy(fixture *f) {
   for (size_t i = 0; i < f->sub_count; i++) {
     (void)wmiev_bus_unsubscribe(f->subs[i]);
   }
+  wmiev_source_close(f->source);
+  wmiev_source_close(f->source2);
   for (size_t p = 0; p < f->provider_count; p++) {
     (void)wmiev_provider_destroy(f->providers[p]);
   }
@@ -251,6 +259,12 @@ static void fixture_destroy(fixture *f) {
 static void fire_event(void *ctx, const uint8_t *data, uint32_t size) {
   fixture *f = ctx;
   must(wmiev_bus_fire_event(f->bus, f->device, f->guid, 0, data, size, NULL), "fire_event");
+}
+
+/* The same through the pre-resolved source (source.h). */
+static void fire_source(void *ctx, const uint8_t *data, uint32_t size) {
+  fixture *f = ctx;
+  must(wmiev_source_fire(f->source, 0, data, size, NULL), "source_fire");
 }
 
 static void write_event(void *ctx, const uint8_t *data, uint32_t size) {
@@ -371,6 +385,16 @@ void case_sync_fire(const bench_config *cfg, uint32_t payload, int rep) {
   sync_case(cfg, "wmiev.sync_fire", payload, rep, &o, 1, fire_event, 400000, true);
 }
 
+void case_sync_source(const bench_config *cfg, uint32_t payload, int rep) {
+  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
+  sync_case(cfg, "wmiev.sync_source", payload, rep, &o, 1, fire_source, 1000000, true);
+}
+
+void case_disabled_source(const bench_config *cfg, uint32_t payload, int rep) {
+  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
+  sync_case(cfg, "wmiev.disabled_source", payload, rep, &o, 0, fire_source, 2000000, false);
+}
+
 void case_disabled(const bench_config *cfg, uint32_t payload, int rep) {
   fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
   sync_case(cfg, "wmiev.disabled_fire", payload, rep, &o, 0, fire_event, 1000000, false);
@@ -393,6 +417,18 @@ void case_sync_fire_1000g(const bench_config *cfg, uint32_t payload, int rep) {
   fixture_options o = big;
   o.payload = payload;
   sync_case(cfg, "wmiev.sync_fire_1000g", payload, rep, &o, 1, fire_event, 400000, false);
+}
+
+void case_disabled_source_1000g(const bench_config *cfg, uint32_t payload, int rep) {
+  fixture_options o = big;
+  o.payload = payload;
+  sync_case(cfg, "wmiev.disabled_source_1000g", payload, rep, &o, 0, fire_source, 2000000, false);
+}
+
+void case_sync_source_1000g(const bench_config *cfg, uint32_t payload, int rep) {
+  fixture_options o = big;
+  o.payload = payload;
+  sync_case(cfg, "wmiev.sync_source_1000g", payload, rep, &o, 1, fire_source, 1000000, false);
 }
 
 void case_reference(const bench_config *cfg, uint32_t payload, int rep) {
@@ -512,6 +548,8 @@ typedef struct uv_case {
 static const wmiev_allocator *uv_case_allocator; /* the allocation pass sets it */
 /* Fire calls refused because the queue was full (retried), over a run. */
 static _Atomic uint64_t uvc_refused;
+/* Producers fire through their sources (source.h) instead of fire_event. */
+static bool uvc_use_source;
 
 static void *uvc_create(uint32_t payload, bench_sink *sink, int producers) {
   uv_case *u = calloc(1, sizeof *u);
@@ -537,8 +575,11 @@ static void *uvc_create(uint32_t payload, bench_sink *sink, int producers) {
 static void uvc_push(void *ctx, int producer, const uint8_t *data, uint32_t size) {
   uv_case *u = ctx;
   wmiev_device *device = producer == 0 ? u->f->device : u->f->device2;
+  wmiev_source *source = producer == 0 ? u->f->source : u->f->source2;
   wmiev_status st;
-  while ((st = wmiev_bus_fire_event(u->f->bus, device, u->f->guid, 0, data, size, NULL)) ==
+  while ((st = uvc_use_source
+                   ? wmiev_source_fire(source, 0, data, size, NULL)
+                   : wmiev_bus_fire_event(u->f->bus, device, u->f->guid, 0, data, size, NULL)) ==
          WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
     /* Queue full: dropped (counted by the bus); the producer yields and
      * fires it again, as every other producer here retries. */
@@ -615,6 +656,28 @@ void case_uv_2p(const bench_config *cfg, uint32_t payload, int rep) {
   atomic_store(&uvc_refused, 0);
   bench_xthread(cfg, "wmiev.uv_fire_2p", payload, n, &uvc_impl, 2, false);
   record_refused("wmiev.uv_fire_2p", payload, n);
+}
+
+void case_uv_source_1p(const bench_config *cfg, uint32_t payload, int rep) {
+  uint64_t n = bench_events(cfg, payload, 1000000);
+  atomic_store(&uvc_refused, 0);
+  uvc_use_source = true;
+  bench_xthread(cfg, "wmiev.uv_source_1p", payload, n, &uvc_impl, 1, true);
+  record_refused("wmiev.uv_source_1p", payload, n);
+  if (rep == 0) {
+    uvc_count_allocations("wmiev.uv_source_1p", payload, 1);
+  }
+  uvc_use_source = false;
+}
+
+void case_uv_source_2p(const bench_config *cfg, uint32_t payload, int rep) {
+  (void)rep;
+  uint64_t n = bench_events(cfg, payload, 1000000);
+  atomic_store(&uvc_refused, 0);
+  uvc_use_source = true;
+  bench_xthread(cfg, "wmiev.uv_source_2p", payload, n, &uvc_impl, 2, false);
+  record_refused("wmiev.uv_source_2p", payload, n);
+  uvc_use_source = false;
 }
 
 /* ---- Memory

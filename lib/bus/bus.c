@@ -326,15 +326,24 @@ void wmiev__bus_fold_stats(const bus_guid *g, wmiev_bus_stats *out) {
   uint64_t fired = g->closed_fired;
   uint64_t not_enabled = g->closed_not_enabled;
   for (const wmiev_source *s = g->sources; s != NULL; s = s->next) {
-    fired += atomic_load_explicit(&s->fired, memory_order_relaxed);
-    not_enabled += atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
+    uint64_t quiet = atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
+    fired += atomic_load_explicit(&s->fired, memory_order_relaxed) + quiet;
+    not_enabled += quiet;
   }
   out->fired += fired;
   out->not_enabled += not_enabled;
   out->warnings[WMIEV_WARN_NOT_ENABLED] += not_enabled;
   out->delivered += atomic_load_explicit(&g->hot.delivered, memory_order_relaxed);
   out->discarded += atomic_load_explicit(&g->hot.discarded, memory_order_relaxed);
-  out->callbacks += atomic_load_explicit(&g->hot.callbacks, memory_order_relaxed);
+  /* Callbacks: what each subscription counted, alive or already freed. */
+  uint64_t callbacks = g->freed_callbacks;
+  for (const wmiev_subscription *s = g->subs_head; s != NULL; s = s->next) {
+    callbacks += atomic_load_explicit(&s->delivered, memory_order_relaxed);
+  }
+  for (const wmiev_subscription *s = g->retired_subs; s != NULL; s = s->retired_next) {
+    callbacks += atomic_load_explicit(&s->delivered, memory_order_relaxed);
+  }
+  out->callbacks += callbacks;
 }
 
 void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out) {

@@ -51,7 +51,6 @@ typedef struct wmiev__snapshot {
 typedef struct wmiev__hot_counts {
   _Atomic uint64_t delivered;
   _Atomic uint64_t discarded;
-  _Atomic uint64_t callbacks;
 } wmiev__hot_counts;
 
 /* Keeps the counters a producer bumps off the lines a consumer bumps. */
@@ -75,6 +74,7 @@ typedef struct bus_guid {
   wmiev_source *sources;             /* sources of this GUID (source.c) */
   uint64_t closed_fired;             /* counts of closed sources */
   uint64_t closed_not_enabled;
+  uint64_t freed_callbacks;          /* `delivered` of freed subscriptions */
   wmiev_bus_stats stats;
   /* Changed under `control` and `lock` both, so the fire path can read
    * them under `lock` alone and never waits for a function-control IRP: */
@@ -101,7 +101,7 @@ struct wmiev_subscription {
   _Atomic uint32_t active;       /* callbacks in progress (pins) */
   _Atomic bool removed;          /* unsubscribed: never called again */
   _Atomic uint64_t lost_pending; /* dropped since its last delivery */
-  _Atomic uint64_t delivered;
+  _Atomic uint64_t delivered; /* callbacks run: the GUID's `callbacks` are the sum */
   _Atomic uint64_t lost_total;
 };
 
@@ -115,8 +115,10 @@ struct wmiev_source {
   uint32_t provider_id;
   wmiev_source *prev, *next;      /* the GUID's sources (under `lock`) */
   _Atomic uint64_t shape;
-  _Alignas(WMIEV__CACHE_LINE) _Atomic uint64_t fired;
-  _Atomic uint64_t not_enabled; /* also counts warnings[WMIEV_WARN_NOT_ENABLED] */
+  uint32_t max_data; /* largest data a single-instance event may carry */
+  /* fired = fired + not_enabled; not_enabled also counts warnings[NOT_ENABLED]. */
+  _Alignas(WMIEV__CACHE_LINE) _Atomic uint64_t fired; /* fired past the no-subscriber check */
+  _Atomic uint64_t not_enabled;
 };
 
 /* Events up to this size are built on the stack in sync mode. */
@@ -243,14 +245,12 @@ static inline bool wmiev__bus_provider_enabled_locked(const bus_guid *g, uint32_
 /* Rewrites the shape of the GUID's sources of `provider_id` from the registry
  * and the enabled set (control held, `lock` NOT held: reads the registry). */
 void wmiev__sources_refresh(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
+/* Rewrites the listened bit of the GUID's sources after sub_count changed (lock held). */
+void wmiev__sources_update_listened(bus_guid *g);
 /* Rewrites only their enabled bit, after the enabled set changed (lock held). */
 void wmiev__sources_update_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
 /* Frees every source (destroy). */
 void wmiev__sources_free_all(wmiev_bus *bus);
-/* The fast path of wmiev_source_fire / wmiev_bus_fire_event. Returns false,
- * having done nothing, when the event needs the general path. */
-bool wmiev__source_fire_fast(wmiev_source *s, uint32_t instance_index, const void *data,
-                             uint32_t size, wmiev_diag *diag, wmiev_status *status);
 
 /* ---- fire.c --------------------------------------------------------------------- */
 

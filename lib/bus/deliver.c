@@ -152,7 +152,7 @@ void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev) {
     wmiev__mutex_unlock(&bus->lock);
   }
   if (calls != 0) {
-    atomic_fetch_add_explicit(&g->hot.callbacks, calls, memory_order_relaxed);
+    /* (`callbacks` is the sum of the subscriptions' `delivered`.) */
     atomic_fetch_add_explicit(&g->hot.delivered, 1, memory_order_relaxed);
   } else {
     atomic_fetch_add_explicit(&g->hot.discarded, 1, memory_order_relaxed);

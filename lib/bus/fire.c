@@ -336,21 +336,22 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
 void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
                              uint32_t instance_index, bool pdo_names, int64_t timestamp,
                              const void *data, uint32_t size) {
-  WNODE_SINGLE_INSTANCE w;
-  memset(&w, 0, sizeof w);
-  w.WnodeHeader.BufferSize = (uint32_t)sizeof w + size;
-  w.WnodeHeader.ProviderId = provider_id;
-  w.WnodeHeader.TimeStamp.QuadPart = timestamp;
-  w.WnodeHeader.Guid = *guid;
-  w.WnodeHeader.Flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
-                        WNODE_FLAG_STATIC_INSTANCE_NAMES |
-                        (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
-  w.InstanceIndex = instance_index;
-  w.DataBlockOffset = (uint32_t)sizeof w;
-  w.SizeDataBlock = size;
-  memcpy(out, &w, sizeof w);
+  /* Written in place, field by field (`out` is 8-aligned): building it in a
+   * local and copying it over stalled on store forwarding (perf). */
+  WNODE_SINGLE_INSTANCE *w = (WNODE_SINGLE_INSTANCE *)(void *)out;
+  memset(w, 0, sizeof *w);
+  w->WnodeHeader.BufferSize = (uint32_t)sizeof *w + size;
+  w->WnodeHeader.ProviderId = provider_id;
+  w->WnodeHeader.TimeStamp.QuadPart = timestamp;
+  w->WnodeHeader.Guid = *guid;
+  w->WnodeHeader.Flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
+                         WNODE_FLAG_STATIC_INSTANCE_NAMES |
+                         (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
+  w->InstanceIndex = instance_index;
+  w->DataBlockOffset = (uint32_t)sizeof *w;
+  w->SizeDataBlock = size;
   if (size != 0) {
-    memcpy(out + sizeof w, data, size);
+    memcpy(out + sizeof *w, data, size);
   }
 }
 
@@ -386,19 +387,38 @@ void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uin
                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
                             const void *data, uint32_t size) {
   wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo_names, timestamp, data, size);
-  /* What wmiev__event_fill() makes of the view, written in place (perf: the
-   * view is not built and copied separately). */
-  memset(ev, 0, sizeof *ev);
-  wmiev__fire_wnode_view(out, guid, provider_id, instance_index, pdo_names, timestamp, size,
-                         &ev->view);
-  ev->wnode = out;
-  ev->wnode_size = ev->view.buffer_size;
-  ev->guid = *guid;
-  ev->provider_id = provider_id;
-  ev->timestamp = timestamp;
-  ev->instance_index = instance_index;
-  ev->data = ev->view.instance.data;
-  ev->data_size = size;
+  /* What wmiev__event_fill() makes of wmiev__fire_wnode_view()'s view, as
+   * one initialiser (perf: no separate view built and copied, no 280-byte
+   * memset before the fields are written). Keep in step with both. */
+  const uint8_t *payload = size != 0 ? out + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
+  uint32_t flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
+                   WNODE_FLAG_STATIC_INSTANCE_NAMES |
+                   (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
+  uint32_t total = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + size;
+  *ev = (wmiev_event){
+      .wnode = out,
+      .wnode_size = total,
+      .view = {.kind = WMIEV_WNODE_SINGLE_INSTANCE,
+               .base = out,
+               .buffer_size = total,
+               .provider_id = provider_id,
+               .timestamp = timestamp,
+               .guid = *guid,
+               .flags = flags,
+               .is_event = true,
+               .static_names = true,
+               .instance = {.index = instance_index,
+                            .data = payload,
+                            .data_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE),
+                            .size = size},
+               .data_block_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE),
+               .instance_count = 1},
+      .guid = *guid,
+      .provider_id = provider_id,
+      .timestamp = timestamp,
+      .instance_index = instance_index,
+      .data = payload,
+      .data_size = size};
 }
 
 wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device, const GUID *guid,

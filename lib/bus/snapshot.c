@@ -98,6 +98,7 @@ static void free_retired(wmiev_bus *bus, bus_guid *g) {
   while (g->retired_subs != NULL) {
     wmiev_subscription *s = g->retired_subs;
     g->retired_subs = s->retired_next;
+    g->freed_callbacks += atomic_load_explicit(&s->delivered, memory_order_relaxed);
     wmiev__bus_free(bus, s, sizeof *s);
   }
   atomic_store_explicit(&g->has_retired, false, memory_order_relaxed);

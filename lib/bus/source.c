@@ -33,7 +33,9 @@
 /* ---- Shapes --------------------------------------------------------------------------------- */
 
 #define SHAPE_REGISTERED (UINT64_C(1) << 63)
-#define SHAPE_ENABLED (UINT64_C(1) << 62)
+#define SHAPE_ENABLED (UINT64_C(1) << 62)    /* the bus enabled the provider for the GUID */
+#define SHAPE_LISTENED (UINT64_C(1) << 61)   /* the GUID has a subscriber */
+#define SHAPE_STATIC (UINT64_C(1) << 60)     /* registered with static (or PDO) names */
 #define SHAPE_NAMES_SHIFT 32
 #define SHAPE_NAMES_MASK (UINT64_C(3) << SHAPE_NAMES_SHIFT)
 #define SHAPE_COUNT_MASK UINT64_C(0xffffffff)
@@ -45,7 +47,8 @@ static uint64_t registry_shape(wmiev_bus *bus, uint32_t provider_id, const GUID 
   if (!wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found)) {
     return 0;
   }
-  return SHAPE_REGISTERED | ((uint64_t)((unsigned)block.names & 3u) << SHAPE_NAMES_SHIFT) |
+  return SHAPE_REGISTERED | (block.names != WMIEV_NAMES_DYNAMIC ? SHAPE_STATIC : 0) |
+         ((uint64_t)((unsigned)block.names & 3u) << SHAPE_NAMES_SHIFT) |
          (uint64_t)block.instance_count;
 }
 
@@ -54,6 +57,9 @@ static void store_shapes(wmiev_bus *bus, bus_guid *g, uint32_t provider_id, uint
   uint64_t shape = reg;
   if (wmiev__bus_provider_enabled_locked(g, provider_id)) {
     shape |= SHAPE_ENABLED;
+  }
+  if (atomic_load_explicit(&g->sub_count, memory_order_relaxed) != 0) {
+    shape |= SHAPE_LISTENED;
   }
   for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
     if (s->provider_id == provider_id) {
@@ -82,6 +88,15 @@ void wmiev__sources_update_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provide
   bus->shape_gen++;
 }
 
+void wmiev__sources_update_listened(bus_guid *g) {
+  bool listened = atomic_load_explicit(&g->sub_count, memory_order_relaxed) != 0;
+  for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
+    uint64_t shape = atomic_load_explicit(&s->shape, memory_order_relaxed);
+    shape = listened ? shape | SHAPE_LISTENED : shape & ~SHAPE_LISTENED;
+    atomic_store_explicit(&s->shape, shape, memory_order_release);
+  }
+}
+
 /* ---- Creation ------------------------------------------------------------------------------ */
 
 static void unlink_source(bus_guid *g, wmiev_source *s) {
@@ -107,6 +122,7 @@ static wmiev_status create_source(wmiev_bus *bus, uint32_t provider_id, const GU
   memset(s, 0, sizeof *s);
   s->bus = bus;
   s->provider_id = provider_id;
+  s->max_data = bus->options.max_event_size - (uint32_t)sizeof(WNODE_SINGLE_INSTANCE);
   wmiev__mutex_lock(&bus->lock);
   for (;;) {
     bus_guid *g = wmiev__bus_guid(bus, guid);
@@ -155,7 +171,8 @@ void wmiev_source_close(wmiev_source *s) {
   wmiev__mutex_lock(&bus->lock);
   unlink_source(s->g, s);
   /* Its counts stay in the statistics. */
-  s->g->closed_fired += atomic_load_explicit(&s->fired, memory_order_relaxed);
+  s->g->closed_fired += atomic_load_explicit(&s->fired, memory_order_relaxed) +
+                        atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
   s->g->closed_not_enabled += atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
   wmiev__mutex_unlock(&bus->lock);
   wmiev__bus_free(bus, s, sizeof *s);
@@ -173,45 +190,27 @@ void wmiev__sources_free_all(wmiev_bus *bus) {
 }
 
 bool wmiev_source_enabled(const wmiev_source *s) {
-  return s != NULL && atomic_load_explicit(&s->g->sub_count, memory_order_relaxed) != 0;
+  return s != NULL &&
+         (atomic_load_explicit(&s->shape, memory_order_relaxed) & SHAPE_LISTENED) != 0;
 }
 
 /* ---- Firing -------------------------------------------------------------------------------- */
 
-bool wmiev__source_fire_fast(wmiev_source *s, uint32_t instance_index, const void *data,
-                             uint32_t size, wmiev_diag *diag, wmiev_status *status) {
-  (void)diag;
+/* The fast path's delivery half: the event is valid, the provider enabled
+ * and the GUID listened to. Kept out of line so that the no-subscriber
+ * check in wmiev_source_fire() stays a handful of instructions. */
+static wmiev_status fire_listened(wmiev_source *s, uint64_t shape, uint32_t instance_index,
+                                  const void *data, uint32_t size, wmiev_diag *diag) {
   wmiev_bus *bus = s->bus;
-  uint64_t shape = atomic_load_explicit(&s->shape, memory_order_acquire);
-  unsigned names = (unsigned)((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT);
-  if ((shape & SHAPE_REGISTERED) == 0 || names == WMIEV_NAMES_DYNAMIC ||
-      instance_index >= (shape & SHAPE_COUNT_MASK) ||
-      (uint64_t)sizeof(WNODE_SINGLE_INSTANCE) + size > bus->options.max_event_size) {
-    return false; /* a rejection or a warning: the general path says which */
-  }
   bus_guid *g = s->g;
-  if (atomic_load_explicit(&g->sub_count, memory_order_relaxed) == 0) {
-    /* Nobody listens: counted (not_enabled and its warning) and done. */
-    atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->not_enabled, 1, memory_order_relaxed);
-    if (bus->options.on_warning != NULL) {
-      wmiev__warn_not_enabled_hook(bus);
-    }
-    *status = WMIEV_STATUS_SUCCESS;
-    return true;
-  }
-  if ((shape & SHAPE_ENABLED) == 0) {
-    return false; /* PROVIDER_NOT_ENABLED: a warning */
-  }
   atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
   int64_t now = wmiev_bus_now(bus);
-  bool pdo = names == WMIEV_NAMES_PDO;
+  bool pdo = ((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT) == WMIEV_NAMES_PDO;
   if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
-    *status = wmiev__enqueue(bus, g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE,
-                             s->provider_id, instance_index, now, data, size)
-                  ? WMIEV_STATUS_SUCCESS
-                  : wmiev__dropped_status(diag);
-    return true;
+    return wmiev__enqueue(bus, g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE,
+                          s->provider_id, instance_index, now, data, size)
+               ? WMIEV_STATUS_SUCCESS
+               : wmiev__dropped_status(diag);
   }
   /* max_event_size is at most 64 MiB: big events are built on the heap. */
   _Alignas(8) uint8_t stack[WMIEV__STACK_EVENT_BYTES];
@@ -221,9 +220,8 @@ bool wmiev__source_fire_fast(wmiev_source *s, uint32_t instance_index, const voi
     wmiev__mutex_lock(&bus->lock);
     WMIEV__COUNT(bus, g, dropped);
     wmiev__mutex_unlock(&bus->lock);
-    *status = wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
-                             "out of memory building a large event");
-    return true;
+    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
+                          "out of memory building a large event");
   }
   wmiev_event ev;
   wmiev__fire_event_fill(&ev, out, &g->guid, s->provider_id, instance_index, pdo, now, data,
@@ -232,8 +230,7 @@ bool wmiev__source_fire_fast(wmiev_source *s, uint32_t instance_index, const voi
   if (out != stack) {
     wmiev__bus_free(bus, out, total);
   }
-  *status = WMIEV_STATUS_SUCCESS;
-  return true;
+  return WMIEV_STATUS_SUCCESS;
 }
 
 wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const void *data,
@@ -242,10 +239,26 @@ wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const v
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "arguments", 0, "%s",
                           "NULL source, or NULL data with a size");
   }
-  wmiev_status status;
-  if (wmiev__source_fire_fast(s, instance_index, data, size, diag, &status)) {
-    return status;
+  uint64_t shape = atomic_load_explicit(&s->shape, memory_order_acquire);
+  /* Only the case with nothing to report is taken here; a rejection or a
+   * warning goes to the general path, which says which. One load decides
+   * (perf: the no-subscriber case is a few instructions). */
+  if ((shape & SHAPE_STATIC) != 0 && instance_index < (shape & SHAPE_COUNT_MASK) &&
+      size <= s->max_data) {
+    if ((shape & SHAPE_LISTENED) == 0) {
+      wmiev_bus *bus = s->bus;
+      /* Nobody listens: counted (fired, not_enabled and its warning, all
+       * three from this one counter) and done. */
+      atomic_fetch_add_explicit(&s->not_enabled, 1, memory_order_relaxed);
+      if (bus->options.on_warning != NULL) {
+        wmiev__warn_not_enabled_hook(bus);
+      }
+      return WMIEV_STATUS_SUCCESS;
+    }
+    if ((shape & SHAPE_ENABLED) != 0) {
+      return fire_listened(s, shape, instance_index, data, size, diag);
+    }
   }
-  return wmiev__fire_event_general(s->bus, s->provider_id, &s->g->guid, instance_index, data,
-                                   size, diag);
+  return wmiev__fire_event_general(s->bus, s->provider_id, &s->g->guid, instance_index, data, size,
+                                   diag);
 }

@@ -250,10 +250,12 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
   }
   g->subs_tail = sub;
   atomic_fetch_add(&g->sub_count, 1);
+  wmiev__sources_update_listened(g);
   /* Published before the ENABLEs go out: a provider may fire from inside
    * its ENABLE callback, and that event reaches this subscriber. */
   if (!wmiev__snapshot_publish(bus, g)) {
     atomic_fetch_sub(&g->sub_count, 1);
+    wmiev__sources_update_listened(g);
     g->subs_tail = sub->prev;
     if (sub->prev != NULL) {
       sub->prev->next = NULL;
@@ -297,6 +299,7 @@ wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
    * fails); the last one out publishes the empty list, which needs no memory. */
   if (atomic_fetch_sub(&g->sub_count, 1) == 1) {
     (void)wmiev__snapshot_publish(bus, g);
+    wmiev__sources_update_listened(g);
   }
   if (!wmiev__in_callback_of(sub)) {
     /* Unless its own callback is on this thread's stack: that call finishes
@@ -471,6 +474,7 @@ void wmiev__bus_release_all(wmiev_bus *bus) {
     }
     wmiev__mutex_lock(&bus->lock);
     atomic_store(&g->sub_count, 0);
+    wmiev__sources_update_listened(g);
     wmiev__snapshot_free_all(bus, g);
     wmiev__mutex_unlock(&bus->lock);
   }
