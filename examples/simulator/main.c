@@ -80,6 +80,7 @@ typedef struct simulator {
   uint32_t duration_ms;
   bool quiet;
   uint64_t rng;
+  uint64_t firmware_seed; /* set before the firmware thread starts; the loop owns `rng` */
   pthread_t firmware;
   atomic_bool firmware_running;
   atomic_uint_fast64_t firmware_fired;
@@ -214,7 +215,7 @@ static void fire_arrival(simulator *sim, toaster *t) {
 /* A thread outside the loop, like a DPC firing from a device interrupt. */
 static void *firmware_thread(void *arg) {
   simulator *sim = arg;
-  uint64_t rng = sim->rng ^ 0x9e3779b97f4a7c15ull;
+  uint64_t rng = sim->firmware_seed;
   uint32_t sequence = 0;
   toaster *t = &sim->toasters[0];
   while (atomic_load(&sim->firmware_running)) {
@@ -495,6 +496,8 @@ int main(int argc, char **argv) {
   sim.stop.data = &sim;
   uv_timer_start(&sim.stop, stop_tick, sim.duration_ms, 0);
   atomic_store(&sim.firmware_running, true);
+  /* Its own generator: the loop thread keeps drawing from `rng`. */
+  sim.firmware_seed = sim.rng ^ 0x9e3779b97f4a7c15ull;
   if (pthread_create(&sim.firmware, NULL, firmware_thread, &sim) != 0) {
     return 1;
   }
