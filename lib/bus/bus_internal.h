@@ -35,8 +35,6 @@
 #include "platform/platform.h"
 #include "queue.h"
 
-/* Everything the bus knows about one GUID. Created on first use, kept until
- * the bus is destroyed (queued events refer to it by slot number). */
 /* A GUID's live subscriptions in subscription order, immutable once
  * published: deliveries walk it without a lock (snapshot.c). */
 typedef struct wmiev__snapshot {
@@ -56,6 +54,8 @@ typedef struct wmiev__hot_counts {
 /* Keeps the counters a producer bumps off the lines a consumer bumps. */
 #define WMIEV__CACHE_LINE 64
 
+/* Everything the bus knows about one GUID. Created on first use, kept until
+ * the bus is destroyed (queued events refer to it by slot number). */
 typedef struct bus_guid {
   GUID guid;
   uint32_t slot;
@@ -228,8 +228,6 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
 void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx);
 /* Releases every subscription and handle left at destroy. */
 void wmiev__bus_release_all(wmiev_bus *bus);
-/* True if the provider is enabled for the GUID's events (takes `lock`, not `control`). */
-bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
 /* The same with `lock` already held (the fire path reads it while counting the call). */
 static inline bool wmiev__bus_provider_enabled_locked(const bus_guid *g, uint32_t provider_id) {
   for (size_t i = 0; i < g->enabled_count; i++) {
@@ -263,7 +261,13 @@ bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32
                     uint32_t instance_index, int64_t timestamp, const void *payload,
                     size_t payload_size);
 wmiev_status wmiev__dropped_status(wmiev_diag *diag);
-/* Counts a NOT_ENABLED event's warning hook call (no lock). */
+/* Steps 5-6 of the fire path for a WmiFireEvent-style event that passed
+ * every check (fire.c, or a source's cache): stamps it, then delivers it
+ * (sync) or queues it. */
+wmiev_status wmiev__fire_checked(wmiev_bus *bus, bus_guid *g, uint32_t provider_id,
+                                 uint32_t instance_index, bool pdo_names, const void *data,
+                                 uint32_t size, wmiev_diag *diag);
+/* Calls the warning hook for a NOT_ENABLED event (no lock; hook set). */
 void wmiev__warn_not_enabled_hook(wmiev_bus *bus);
 
 /* Builds the WNODE WmiFireEvent fires into `out` and the event a subscriber
@@ -275,9 +279,5 @@ void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uin
 void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
                              uint32_t instance_index, bool pdo_names, int64_t timestamp,
                              const void *data, uint32_t size);
-/* Its view, exactly as wmiev_wnode_validate() would return it (no validation). */
-void wmiev__fire_wnode_view(const uint8_t *wnode, const GUID *guid, uint32_t provider_id,
-                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                            uint32_t size, wmiev_wnode_view *view);
 
 #endif /* WMIEV_BUS_INTERNAL_H */

@@ -11,8 +11,6 @@
  */
 #include <string.h>
 
-#include <wmiev/name.h>
-
 #include "bus_internal.h"
 #include "event_view.h"
 
@@ -47,23 +45,11 @@ typedef struct event_ctx {
   size_t heap_size;
 } event_ctx;
 
+static void *name_alloc(size_t size, void *bus) { return wmiev__bus_alloc(bus, size); }
+
 static const char *convert_units(event_ctx *c, const void *units, size_t count) {
-  size_t len = 0;
-  wmiev_status st = wmiev_name_utf16_to_utf8(units, count * 2, 0, c->stack, sizeof c->stack, &len,
-                                             NULL);
-  if (WMIEV_SUCCESS(st)) {
-    return c->stack;
-  }
-  if (st != WMIEV_STATUS_BUFFER_TOO_SMALL) {
-    return "";
-  }
-  c->heap = wmiev__bus_alloc(c->bus, len + 1);
-  if (c->heap == NULL) {
-    return "";
-  }
-  c->heap_size = len + 1;
-  st = wmiev_name_utf16_to_utf8(units, count * 2, 0, c->heap, c->heap_size, &len, NULL);
-  return WMIEV_SUCCESS(st) ? c->heap : "";
+  return wmiev__event_name_utf8(units, count, c->stack, sizeof c->stack, name_alloc, c->bus,
+                                &c->heap, &c->heap_size);
 }
 
 const char *wmiev_event_name_utf8(const wmiev_event *event) {

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <wmiev/name.h>
+
 void wmiev__event_fill(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_view *view) {
   memset(ev, 0, sizeof *ev);
   ev->wnode = wnode;
@@ -45,4 +47,25 @@ void wmiev__event_fill(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_
   }
   ev->data = in->data;
   ev->data_size = in->size;
+}
+
+const char *wmiev__event_name_utf8(const void *units, size_t count, char *stack,
+                                   size_t stack_size, void *(*alloc)(size_t size, void *ctx),
+                                   void *ctx, char **heap, size_t *heap_size) {
+  size_t len = 0;
+  wmiev_status st = wmiev_name_utf16_to_utf8(units, count * 2, 0, stack, stack_size, &len, NULL);
+  if (WMIEV_SUCCESS(st)) {
+    return stack;
+  }
+  if (st != WMIEV_STATUS_BUFFER_TOO_SMALL) {
+    return "";
+  }
+  char *block = alloc(len + 1, ctx);
+  if (block == NULL) {
+    return "";
+  }
+  *heap = block;
+  *heap_size = len + 1;
+  st = wmiev_name_utf16_to_utf8(units, count * 2, 0, block, len + 1, &len, NULL);
+  return WMIEV_SUCCESS(st) ? block : "";
 }

@@ -15,14 +15,15 @@
  * Locks per call (docs/performance.md): the bus lock once to count the call
  * (which also reads whether the GUID is listened to and the provider
  * enabled), the registry lock once for the block, then either the bus lock
- * once more (no subscriber: not_enabled), twice per subscriber (sync
- * delivery) or once (enqueue). A WNODE the bus builds itself (fire_event) is
- * described by wmiev__fire_wnode_view() instead of being validated again.
+ * once more (no subscriber: not_enabled) or once (enqueue); sync delivery
+ * takes none (deliver.c). A WNODE the bus builds itself (fire_event) is
+ * described by wmiev__fire_event_fill() instead of being validated again.
+ * Sources (source.c) skip steps 1-4 when their cached registration says
+ * nothing would be reported, and share steps 5-6 (wmiev__fire_checked).
  */
 #include <string.h>
 
 #include "bus_internal.h"
-
 
 typedef struct fire_ctx {
   wmiev_bus *bus;
@@ -355,41 +356,15 @@ void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_i
   }
 }
 
-/* The view wmiev_wnode_validate(wnode, 64 + size, 0, ...) returns for a WNODE
- * wmiev__build_fire_wnode() built with the same arguments, without validating
- * it again (perf: the validator costs about 1100 instructions per event, and
- * a WNODE the bus built itself is valid by construction). Keep the two in
- * step: every field the validator sets for this shape is set here. */
-void wmiev__fire_wnode_view(const uint8_t *wnode, const GUID *guid, uint32_t provider_id,
-                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                            uint32_t size, wmiev_wnode_view *view) {
-  memset(view, 0, sizeof *view);
-  view->kind = WMIEV_WNODE_SINGLE_INSTANCE;
-  view->base = wnode;
-  view->buffer_size = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + size;
-  view->provider_id = provider_id;
-  view->timestamp = timestamp;
-  view->guid = *guid;
-  view->flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
-                WNODE_FLAG_STATIC_INSTANCE_NAMES |
-                (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
-  view->is_event = true;
-  view->static_names = true;
-  view->instance_count = 1;
-  view->data_block_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE);
-  view->instance.index = instance_index;
-  view->instance.data_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE);
-  view->instance.size = size;
-  view->instance.data = size != 0 ? wnode + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
-}
-
 void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uint32_t provider_id,
                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
                             const void *data, uint32_t size) {
   wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo_names, timestamp, data, size);
-  /* What wmiev__event_fill() makes of wmiev__fire_wnode_view()'s view, as
-   * one initialiser (perf: no separate view built and copied, no 280-byte
-   * memset before the fields are written). Keep in step with both. */
+  /* The view wmiev_wnode_validate() returns for this WNODE and what
+   * wmiev__event_fill() makes of it, written directly (perf: the validator
+   * costs about 1100 instructions per event, and a WNODE the bus built is
+   * valid by construction). Keep in step with both: tests/unit/test_source.c
+   * compares every delivered view with the validator's. */
   const uint8_t *payload = size != 0 ? out + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
   uint32_t flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
                    WNODE_FLAG_STATIC_INSTANCE_NAMES |
@@ -485,28 +460,36 @@ wmiev_status wmiev__fire_event_general(wmiev_bus *bus, uint32_t provider_id, con
   if (!WMIEV_SUCCESS(status) || !deliver) {
     return status;
   }
+  return wmiev__fire_checked(bus, f.g, provider_id, instance_index,
+                             (view.flags & WNODE_FLAG_PDO_INSTANCE_NAMES) != 0, data, size, diag);
+}
+
+wmiev_status wmiev__fire_checked(wmiev_bus *bus, bus_guid *g, uint32_t provider_id,
+                                 uint32_t instance_index, bool pdo_names, const void *data,
+                                 uint32_t size, wmiev_diag *diag) {
   int64_t now = wmiev_bus_now(bus);
-  bool pdo = (view.flags & WNODE_FLAG_PDO_INSTANCE_NAMES) != 0;
   if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
-    if (!wmiev__enqueue(bus, f.g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE, provider_id,
-                 instance_index, now, data, size)) {
+    if (!wmiev__enqueue(bus, g, pdo_names ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE,
+                        provider_id, instance_index, now, data, size)) {
       return wmiev__dropped_status(diag);
     }
     return WMIEV_STATUS_SUCCESS;
   }
+  /* max_event_size is at most 64 MiB: big events are built on the heap. */
   _Alignas(8) uint8_t stack[WMIEV__STACK_EVENT_BYTES];
   size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
   uint8_t *out = total <= sizeof stack ? stack : wmiev__bus_alloc(bus, total);
   if (out == NULL) {
     wmiev__mutex_lock(&bus->lock);
-    WMIEV__COUNT(bus, f.g, dropped);
+    WMIEV__COUNT(bus, g, dropped);
     wmiev__mutex_unlock(&bus->lock);
     return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
                           "out of memory building a large event");
   }
   wmiev_event ev;
-  wmiev__fire_event_fill(&ev, out, guid, provider_id, instance_index, pdo, now, data, size);
-  wmiev__deliver_event(bus, f.g, &ev);
+  wmiev__fire_event_fill(&ev, out, &g->guid, provider_id, instance_index, pdo_names, now, data,
+                         size);
+  wmiev__deliver_event(bus, g, &ev);
   if (out != stack) {
     wmiev__bus_free(bus, out, total);
   }

@@ -32,7 +32,6 @@
 
 /* ---- Shapes --------------------------------------------------------------------------------- */
 
-#define SHAPE_REGISTERED (UINT64_C(1) << 63)
 #define SHAPE_ENABLED (UINT64_C(1) << 62)    /* the bus enabled the provider for the GUID */
 #define SHAPE_LISTENED (UINT64_C(1) << 61)   /* the GUID has a subscriber */
 #define SHAPE_STATIC (UINT64_C(1) << 60)     /* registered with static (or PDO) names */
@@ -40,14 +39,16 @@
 #define SHAPE_NAMES_MASK (UINT64_C(3) << SHAPE_NAMES_SHIFT)
 #define SHAPE_COUNT_MASK UINT64_C(0xffffffff)
 
-/* The registry's part of a shape (0: not registered). Takes the registry lock. */
+/* The registry's part of a shape (0: not registered; a registered block with
+ * dynamic names has no STATIC bit, so its events take the general path,
+ * which warns). Takes the registry lock. */
 static uint64_t registry_shape(wmiev_bus *bus, uint32_t provider_id, const GUID *guid) {
   wmiev_block_info block;
   bool device_found = false;
   if (!wmiev__registry_find_block(bus->registry, provider_id, guid, &block, &device_found)) {
     return 0;
   }
-  return SHAPE_REGISTERED | (block.names != WMIEV_NAMES_DYNAMIC ? SHAPE_STATIC : 0) |
+  return (block.names != WMIEV_NAMES_DYNAMIC ? SHAPE_STATIC : 0) |
          ((uint64_t)((unsigned)block.names & 3u) << SHAPE_NAMES_SHIFT) |
          (uint64_t)block.instance_count;
 }
@@ -196,43 +197,6 @@ bool wmiev_source_enabled(const wmiev_source *s) {
 
 /* ---- Firing -------------------------------------------------------------------------------- */
 
-/* The fast path's delivery half: the event is valid, the provider enabled
- * and the GUID listened to. Kept out of line so that the no-subscriber
- * check in wmiev_source_fire() stays a handful of instructions. */
-static wmiev_status fire_listened(wmiev_source *s, uint64_t shape, uint32_t instance_index,
-                                  const void *data, uint32_t size, wmiev_diag *diag) {
-  wmiev_bus *bus = s->bus;
-  bus_guid *g = s->g;
-  atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
-  int64_t now = wmiev_bus_now(bus);
-  bool pdo = ((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT) == WMIEV_NAMES_PDO;
-  if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
-    return wmiev__enqueue(bus, g, pdo ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE,
-                          s->provider_id, instance_index, now, data, size)
-               ? WMIEV_STATUS_SUCCESS
-               : wmiev__dropped_status(diag);
-  }
-  /* max_event_size is at most 64 MiB: big events are built on the heap. */
-  _Alignas(8) uint8_t stack[WMIEV__STACK_EVENT_BYTES];
-  size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
-  uint8_t *out = total <= sizeof stack ? stack : wmiev__bus_alloc(bus, total);
-  if (out == NULL) {
-    wmiev__mutex_lock(&bus->lock);
-    WMIEV__COUNT(bus, g, dropped);
-    wmiev__mutex_unlock(&bus->lock);
-    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
-                          "out of memory building a large event");
-  }
-  wmiev_event ev;
-  wmiev__fire_event_fill(&ev, out, &g->guid, s->provider_id, instance_index, pdo, now, data,
-                         size);
-  wmiev__deliver_event(bus, g, &ev);
-  if (out != stack) {
-    wmiev__bus_free(bus, out, total);
-  }
-  return WMIEV_STATUS_SUCCESS;
-}
-
 wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const void *data,
                                uint32_t size, wmiev_diag *diag) {
   if (s == NULL || (data == NULL && size != 0)) {
@@ -256,7 +220,10 @@ wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const v
       return WMIEV_STATUS_SUCCESS;
     }
     if ((shape & SHAPE_ENABLED) != 0) {
-      return fire_listened(s, shape, instance_index, data, size, diag);
+      atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
+      bool pdo = ((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT) == WMIEV_NAMES_PDO;
+      return wmiev__fire_checked(s->bus, s->g, s->provider_id, instance_index, pdo, data, size,
+                                 diag);
     }
   }
   return wmiev__fire_event_general(s->bus, s->provider_id, &s->g->guid, instance_index, data, size,

@@ -56,15 +56,6 @@ static void set_remove(uint32_t *ids, size_t *count, uint32_t id) {
   }
 }
 
-bool wmiev__bus_provider_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
-  /* `lock`, not `control`: `control` is held while function-control IRPs
-   * run, which may take long (pended) or wait for a thread that fires. */
-  wmiev__mutex_lock(&bus->lock);
-  bool enabled = set_has(g->enabled, g->enabled_count, provider_id);
-  wmiev__mutex_unlock(&bus->lock);
-  return enabled;
-}
-
 /* ---- Function control ----------------------------------------------------------------- */
 
 static void count_sent(wmiev_bus *bus, bus_guid *g, uint8_t minor) {

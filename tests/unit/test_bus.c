@@ -1761,6 +1761,104 @@ static void test_pumped_order(void **state) {
   assert_int_equal(lost, 0);
 }
 
+/* wmiev_bus_dispatch() hands records over in batches of at most 256 (two
+ * lock acquisitions each): budgets across batch boundaries, order kept. */
+static void test_pumped_batches(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  for (uint32_t i = 0; i < 700; i++) {
+    assert_status(fire_seq(f, a, i), WMIEV_STATUS_SUCCESS);
+  }
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 300), 300); /* 256 + 44 */
+  assert_int_equal(s->n, 300);
+  assert_int_equal(wmiev_bus_pending(f->bus), 400);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 257), 257);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 143);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 0);
+  assert_int_equal(s->n, 700);
+  for (uint32_t i = 0; i < 700; i++) {
+    assert_int_equal(seq_of(&s->ev[i]), i);
+  }
+  assert_int_equal(stats(f).delivered, 700);
+  assert_int_equal(stats(f).queued_now, 0);
+}
+
+/* A callback that makes the bus grow its GUID table (here: by opening 40
+ * new blocks) while the rest of its batch waits: the dispatcher goes on with
+ * the table it read before, which must still be there (the old one used to
+ * be freed on growth; ASan would see the dispatcher read freed memory). */
+typedef struct grower {
+  wmiev_block_handle *handles[40];
+} grower;
+
+static void hook_grow(sink *s, const wmiev_event *e) {
+  (void)e;
+  grower *g = s->ctx;
+  if (s->state++ == 0) {
+    for (uint32_t i = 0; i < 40; i++) {
+      GUID guid = guid_ev;
+      guid.Data1 = 0x7000 + i;
+      assert_status(wmiev_bus_open_block(s->f->bus, &guid, &g->handles[i]), WMIEV_STATUS_SUCCESS);
+    }
+  }
+}
+
+static void test_pumped_guids_grow_during_dispatch(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  grower g;
+  memset(&g, 0, sizeof g);
+  sink *s = sink_new(f);
+  s->hook = hook_grow;
+  s->ctx = &g;
+  subscribe(f, s, &guid_ev);
+  for (uint32_t i = 0; i < 5; i++) {
+    assert_status(fire_seq(f, a, i), WMIEV_STATUS_SUCCESS);
+  }
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 5); /* one batch */
+  assert_int_equal(s->n, 5);
+  for (uint32_t i = 0; i < 5; i++) {
+    assert_int_equal(seq_of(&s->ev[i]), i);
+  }
+  for (uint32_t i = 0; i < 40; i++) {
+    assert_status(wmiev_bus_close_block(g.handles[i]), WMIEV_STATUS_SUCCESS);
+  }
+}
+
+/* The clock without a virtual one: tick-granular by default (decisions
+ * D18), a precise read per event with precise_clock. Each event's time must
+ * lie between two readings of that same clock taken around the fire; the
+ * other clock would fall outside (the coarse one lags the precise one by up
+ * to a tick). */
+static int64_t windows_time(clockid_t clock) {
+  struct timespec ts;
+  assert_int_equal(clock_gettime(clock, &ts), 0);
+  return ((int64_t)ts.tv_sec + 11644473600LL) * 10000000LL + ts.tv_nsec / 100;
+}
+
+static void clock_case(fixture *f, bool precise) {
+  f->opts.clock.now = NULL;
+  f->opts.precise_clock = precise;
+  bus_start_mode(f, WMIEV_DELIVERY_SYNC);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  clockid_t clock = precise ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE;
+  for (uint32_t i = 0; i < 20; i++) {
+    int64_t before = windows_time(clock);
+    assert_status(fire_seq(f, a, i), WMIEV_STATUS_SUCCESS);
+    int64_t after = windows_time(clock);
+    assert_true(s->ev[i].timestamp >= before);
+    assert_true(s->ev[i].timestamp <= after);
+    assert_true(wmiev_bus_now(f->bus) >= s->ev[i].timestamp);
+  }
+}
+
+static void test_clock_coarse_by_default(void **state) { clock_case(*state, false); }
+static void test_clock_precise(void **state) { clock_case(*state, true); }
+
 static void test_pumped_queue_full(void **state) {
   fixture *f = *state;
   f->opts.queue_capacity = 4;
@@ -2658,6 +2756,10 @@ int main(void) {
       T(test_reference_by_name),
       T(test_reference_failed),
       T(test_pumped_order),
+      T(test_pumped_batches),
+      T(test_pumped_guids_grow_during_dispatch),
+      T(test_clock_coarse_by_default),
+      T(test_clock_precise),
       T(test_pumped_queue_full),
       T(test_pumped_queue_bytes),
       T(test_pumped_ring_wraparound),

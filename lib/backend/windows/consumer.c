@@ -69,7 +69,13 @@ typedef struct event_ctx {
   const char *name; /* NULL until asked */
   char stack[NAME_STACK_BYTES];
   char *heap;
+  size_t heap_size; /* (ExFreePool needs no size) */
 } event_ctx;
+
+static void *name_alloc(size_t size, void *ctx) {
+  (void)ctx;
+  return wmiev__win_alloc(size);
+}
 
 const char *wmiev_event_name_utf8(const wmiev_event *event) {
   if (event == NULL || event->internal == NULL) {
@@ -85,23 +91,10 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
   if (!event->has_name) {
     return c->name;
   }
-  size_t len = 0;
-  size_t bytes = (size_t)event->name_units * 2;
-  wmiev_status st =
-      wmiev_name_utf16_to_utf8(event->name_utf16, bytes, 0, c->stack, sizeof c->stack, &len, NULL);
-  if (WMIEV_SUCCESS(st)) {
-    c->name = c->stack;
-  } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
-    c->heap = wmiev__win_alloc(len + 1);
-    if (c->heap != NULL &&
-        WMIEV_SUCCESS(wmiev_name_utf16_to_utf8(event->name_utf16, bytes, 0, c->heap, len + 1, &len,
-                                               NULL))) {
-      c->name = c->heap;
-    }
-  }
+  c->name = wmiev__event_name_utf8(event->name_utf16, event->name_units, c->stack,
+                                   sizeof c->stack, name_alloc, NULL, &c->heap, &c->heap_size);
   return c->name;
 }
-
 
 static void calls_push(wmiev_subscription *sub, struct active_call *call) {
   KIRQL old;
