@@ -25,103 +25,19 @@
  * clock; teardown checks the accounting invariant of bus.h (every fired
  * event ends in exactly one counter, or is still queued) for the bus and
  * every GUID, that the warning hook saw what the statistics count, and that
- * nothing leaked.
+ * nothing leaked (the fixture test_bus.c uses too: tests/support/bus_fixture.h).
  */
 #define _XOPEN_SOURCE 700 /* nanosleep, clock_gettime */
 
-/* cmocka.h needs these first, in this order. */
-/* clang-format off */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-/* clang-format on */
-
-#include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <wmiev/source.h>
-#include <wmiev/wmiev.h>
+#include "bus_fixture.h"
 
-#include "debug_alloc.h"
-
-/* ---- GUIDs, statuses, bytes ------------------------------------------------------------------ */
-
-/* {0A0B0C0D-1122-3344-5566-778899AABBCC}: the BASENAME "Toaster" event block. */
-static const GUID guid_ev = {
-    0x0a0b0c0d, 0x1122, 0x3344, {0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc}};
-static const GUID guid_ev2 = {
-    0x0a0b0c0e, 0x1122, 0x3344, {0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc}};
-/* A PDO-named block (the toaster sample's). */
-static const GUID guid_pdo = {
-    0x5a5a5a5a, 0x1111, 0x2222, {0x33, 0x33, 0x44, 0x44, 0x55, 0x55, 0x66, 0x66}};
-/* A dynamic-name block. */
-static const GUID guid_dyn = {
-    0xa1a2a3a4, 0xb1b2, 0xc1c2, {0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8}};
-/* Registered by provider B only. */
-static const GUID guid_other = {
-    0x0b0b0b0b, 0x0000, 0x0000, {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02}};
-/* Nobody registers it and nobody subscribes to it. */
-static const GUID guid_never = {
-    0x0c0c0c0c, 0x0000, 0x0000, {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03}};
-
-static const GUID *const all_guids[] = {&guid_ev,  &guid_ev2,   &guid_pdo,
-                                        &guid_dyn, &guid_other, &guid_never};
-#define GUID_COUNT (sizeof all_guids / sizeof all_guids[0])
-
-static size_t guid_ix(const GUID *g) {
-  for (size_t i = 0; i < GUID_COUNT; i++) {
-    if (memcmp(all_guids[i], g, sizeof *g) == 0) {
-      return i;
-    }
-  }
-  fail_msg("unknown test GUID");
-  return 0;
-}
-
-#define assert_status(actual, expected)                                                            \
-  do {                                                                                             \
-    wmiev_status a_ = (actual), e_ = (expected);                                                   \
-    if (a_ != e_) {                                                                                \
-      fail_msg("status %s, expected %s", wmiev_status_name(a_), wmiev_status_name(e_));            \
-    }                                                                                              \
-  } while (0)
-
-#define assert_guid_equal(a, b) assert_memory_equal((a), (b), sizeof(GUID))
-
-static void put32(uint8_t *p, size_t at, uint32_t v) { memcpy(p + at, &v, sizeof v); }
-
-static uint32_t get32(const uint8_t *p, size_t at) {
-  uint32_t v;
-  memcpy(&v, p + at, sizeof v);
-  return v;
-}
-
-/* The bytes of an instance: a function of the position and a seed. */
-static uint8_t pattern_byte(size_t i, uint32_t seed) {
-  return (uint8_t)((i * 31u + (i >> 8) + seed * 17u + 5u) & 0xffu);
-}
-
-static void pattern(uint8_t *out, size_t n, uint32_t seed) {
-  for (size_t i = 0; i < n; i++) {
-    out[i] = pattern_byte(i, seed);
-  }
-}
-
-static size_t utf16(const char *s, uint16_t *out, size_t cap) {
-  size_t n = strlen(s);
-  assert_true(n <= cap);
-  for (size_t i = 0; i < n; i++) {
-    out[i] = (uint16_t)(unsigned char)s[i];
-  }
-  return n;
-}
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static double wall_seconds(void) {
   struct timespec ts;
@@ -129,72 +45,7 @@ static double wall_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- fixture --------------------------------------------------------------------------------- */
-
-#define T0 INT64_C(0x01d9a1b2c3d4e5f6) /* virtual time the clock starts at (2023) */
-#define MAX_PROV 6
-#define MAX_SINKS 12
-#define MAX_SRC 12
 #define MAX_SPECS 64
-#define PDO_ID "ROOT\\TOASTER\\0000"
-
-typedef struct fixture fixture;
-typedef struct tprov tprov;
-
-struct tprov {
-  fixture *f;
-  int tag;
-  wmiev_provider *provider;
-  wmiev_device *device;
-  wmiev_guid_reg guids[4];
-  uint32_t guid_count;
-  uint32_t reg_flags;
-  const char *base_str; /* the BASENAME, for expected names */
-  uint16_t base[32];
-  size_t base_units;
-  wmiev_device *pdo;
-  wmiev_status enable_status; /* how ENABLE_* is answered */
-  uint32_t data_size;
-  atomic_uint enables, disables; /* EVENT_CONTROL requests seen */
-};
-
-/* What a subscriber received: a copy of everything the event showed. */
-typedef struct got {
-  GUID guid;
-  uint32_t provider_id;
-  int64_t timestamp;
-  bool has_name;
-  uint32_t instance_index;
-  char name[160];
-  uint16_t name16[64];
-  uint32_t name_units;
-  uint8_t *wnode; /* malloc'd copy of the delivered WNODE */
-  uint32_t wnode_size;
-  uint32_t data_at; /* offset of `data` in the WNODE */
-  uint32_t data_size;
-  uint64_t lost_before;
-  bool from_reference;
-  wmiev_wnode_view view;  /* event->view, its pointers turned into offsets below */
-  int64_t view_base_off;  /* view.base - wnode (0: it is the delivered WNODE) */
-  int64_t view_data_off;  /* view.instance.data - wnode, -1 for NULL */
-  wmiev_status revalid;   /* the validator on the delivered bytes */
-  wmiev_wnode_view reval; /* its view, pointers likewise */
-  int64_t reval_data_off;
-} got;
-
-typedef struct sink sink;
-typedef void (*sink_hook)(sink *s, const wmiev_event *e);
-
-struct sink {
-  fixture *f;
-  wmiev_subscription *sub;
-  const GUID *g;
-  got *ev;
-  size_t n, cap;
-  sink_hook hook; /* runs after the event is recorded, inside the callback */
-  void *ctx;
-  int state;
-};
 
 /* One snapshot of everything a fire call can change. */
 typedef struct shot {
@@ -224,91 +75,23 @@ typedef struct batch {
   wmiev_diag diag[MAX_SPECS];
 } batch;
 
-struct fixture {
-  debug_alloc *d;
-  wmiev_bus *bus;
-  wmiev_bus_options opts;
-  _Atomic int64_t now;
-  pthread_mutex_t mu; /* guards the warning counts and the sinks */
-  uint64_t warned[WMIEV_WARN_COUNT_];
-  tprov prov[MAX_PROV];
-  size_t nprov;
-  sink sinks[MAX_SINKS];
-  size_t nsinks;
-  wmiev_source *src[MAX_SRC];
-  size_t nsrc;
-  wmiev_device *pdo;
-  batch *ba, *bb; /* run_pair(): through sources, through fire_event */
-};
-
-static int64_t virtual_now(void *ctx) { return atomic_load(&((fixture *)ctx)->now); }
-
-static void on_warning(wmiev_warning w, const char *message, void *ctx) {
-  fixture *f = ctx;
-  /* No cmocka assertion here: threaded tests fire from other threads. A bad
-   * message is counted under kind 0, which check_accounting() requires to be 0. */
-  size_t len = message != NULL ? strlen(message) : 0;
-  bool bad = len == 0 || (int)w <= 0 || (int)w >= WMIEV_WARN_COUNT_;
-  for (size_t i = 0; i < len; i++) {
-    bad = bad || message[i] < 0x20 || message[i] >= 0x7f;
-  }
-  pthread_mutex_lock(&f->mu);
-  f->warned[bad ? 0 : (int)w]++;
-  pthread_mutex_unlock(&f->mu);
-}
-
-static uint64_t warned(fixture *f, wmiev_warning w) {
-  pthread_mutex_lock(&f->mu);
-  uint64_t n = f->warned[w];
-  pthread_mutex_unlock(&f->mu);
-  return n;
-}
+/* This file's own fixture state (fixture.ext): run_pair()'s two runs,
+ * through sources and through fire_event. */
+typedef struct pair_runs {
+  batch a, b;
+} pair_runs;
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  f->d = debug_alloc_create();
-  pthread_mutex_init(&f->mu, NULL);
-  atomic_init(&f->now, T0);
-  f->opts.delivery = WMIEV_DELIVERY_SYNC;
-  f->opts.allocator = debug_alloc_allocator(f->d);
-  f->opts.clock.now = virtual_now;
-  f->opts.clock.ctx = f;
-  f->opts.on_warning = on_warning;
-  f->opts.warning_ctx = f;
-  f->ba = calloc(1, sizeof *f->ba);
-  f->bb = calloc(1, sizeof *f->bb);
-  assert_non_null(f->ba);
-  assert_non_null(f->bb);
-  *state = f;
-  return 0;
+  int rc = fixture_setup(state);
+  fixture *f = *state;
+  f->ext = calloc(1, sizeof(pair_runs));
+  assert_non_null(f->ext);
+  return rc;
 }
 
-static void bus_start_mode(fixture *f, wmiev_delivery delivery) {
-  assert_null(f->bus);
-  f->opts.delivery = delivery;
-  assert_status(wmiev_bus_create(&f->opts, &f->bus), WMIEV_STATUS_SUCCESS);
-}
-
-static void bus_start(fixture *f) { bus_start_mode(f, WMIEV_DELIVERY_SYNC); }
-
-static wmiev_registry *reg(fixture *f) { return wmiev_bus_registry(f->bus); }
-
-static bool pumped(fixture *f) { return wmiev_bus_delivery(f->bus) != WMIEV_DELIVERY_SYNC; }
+static pair_runs *runs(fixture *f) { return f->ext; }
 
 /* ---- statistics ------------------------------------------------------------------------------ */
-
-static wmiev_bus_stats stats(fixture *f) {
-  wmiev_bus_stats s;
-  wmiev_bus_get_stats(f->bus, &s);
-  return s;
-}
-
-static wmiev_bus_stats guid_stats(fixture *f, const GUID *g) {
-  wmiev_bus_stats s;
-  wmiev_bus_get_guid_stats(f->bus, g, &s);
-  return s;
-}
 
 /* Every counter of wmiev_bus_stats, by name (the table must cover the struct). */
 typedef struct stat_field {
@@ -380,173 +163,6 @@ static void assert_stats_diff_equal(const wmiev_bus_stats *a0, const wmiev_bus_s
   }
 }
 
-/* ---- accounting ------------------------------------------------------------------------------ */
-
-static uint64_t ended(const wmiev_bus_stats *s) {
-  return s->rejected + s->not_enabled + s->traced + s->dropped + s->discarded +
-         s->reference_failed + s->delivered;
-}
-
-static void check_rejected_sum(const wmiev_bus_stats *s) {
-  uint64_t sum = 0;
-  for (int r = 0; r < WMIEV_REJECT_COUNT_; r++) {
-    sum += s->rejected_by[r];
-  }
-  assert_int_equal(sum, s->rejected);
-}
-
-/* bus.h: every fired event ends in exactly one counter, or is still queued;
- * per GUID too. The hook saw every warning the statistics count. */
-static void check_accounting(fixture *f) {
-  wmiev_bus_stats s = stats(f);
-  size_t pending = wmiev_bus_pending(f->bus);
-  assert_int_equal(s.queued_now, pending);
-  check_rejected_sum(&s);
-  assert_int_equal(s.fired, ended(&s) + pending);
-  uint64_t queued_in_guids = 0;
-  uint64_t fired_in_guids = 0;
-  for (size_t i = 0; i < GUID_COUNT; i++) {
-    wmiev_bus_stats g = guid_stats(f, all_guids[i]);
-    check_rejected_sum(&g);
-    assert_true(g.fired >= ended(&g));
-    queued_in_guids += g.fired - ended(&g);
-    fired_in_guids += g.fired;
-  }
-  assert_int_equal(queued_in_guids, pending);
-  assert_true(fired_in_guids <= s.fired);
-  assert_int_equal(warned(f, (wmiev_warning)0), 0); /* no malformed warning message */
-  for (int w = 1; w < WMIEV_WARN_COUNT_; w++) {
-    assert_int_equal(s.warnings[w], warned(f, (wmiev_warning)w));
-  }
-}
-
-/* ---- providers ------------------------------------------------------------------------------- */
-
-static wmiev_status cb_reginfo(wmiev_device *device, wmiev_reginfo_answer *answer, void *payload) {
-  tprov *p = payload;
-  (void)device;
-  answer->reg_flags = p->reg_flags;
-  answer->base_name = p->base_units != 0 ? p->base : NULL;
-  answer->base_name_units = p->base_units;
-  answer->pdo = (uintptr_t)p->pdo;
-  return WMIEV_STATUS_SUCCESS;
-}
-
-static wmiev_status cb_query(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
-                             uint32_t instance_index, uint32_t instance_count,
-                             uint32_t *instance_lengths, uint32_t buffer_avail, uint8_t *buffer,
-                             void *payload) {
-  tprov *p = payload;
-  (void)guid_index;
-  if (instance_count != 1) {
-    return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_INVALID_DEVICE_REQUEST, 0);
-  }
-  if (instance_lengths == NULL || buffer_avail < p->data_size) {
-    return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_BUFFER_TOO_SMALL, p->data_size);
-  }
-  pattern(buffer, p->data_size, instance_index);
-  instance_lengths[0] = p->data_size;
-  return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, p->data_size);
-}
-
-static wmiev_status cb_control(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
-                               wmiev_function_control fn, bool enable, void *payload) {
-  tprov *p = payload;
-  (void)guid_index;
-  if (fn == WMIEV_EVENT_CONTROL) {
-    atomic_fetch_add(enable ? &p->enables : &p->disables, 1);
-  }
-  wmiev_status status = enable ? p->enable_status : WMIEV_STATUS_SUCCESS;
-  return wmiev_wmilib_complete_request(device, irp, status, 0);
-}
-
-static const wmiev_wmilib_callbacks callbacks = {
-    .query_reginfo = cb_reginfo, .query_data_block = cb_query, .function_control = cb_control};
-
-static void make_pdo(fixture *f) {
-  if (f->pdo == NULL) {
-    wmiev_device_options o = {.instance_id = PDO_ID, .name = "toaster pdo"};
-    assert_status(wmiev_device_create(reg(f), &o, &f->pdo), WMIEV_STATUS_SUCCESS);
-  }
-}
-
-/* A provider (not created yet): reg_flags and base name apply to all its blocks. */
-static tprov *prov_new(fixture *f, int tag, uint32_t reg_flags, const char *base) {
-  assert_true(f->nprov < MAX_PROV);
-  tprov *p = &f->prov[f->nprov++];
-  memset(p, 0, sizeof *p);
-  p->f = f;
-  p->tag = tag;
-  p->reg_flags = reg_flags;
-  p->base_str = base;
-  atomic_init(&p->enables, 0);
-  atomic_init(&p->disables, 0);
-  if (base != NULL) {
-    p->base_units = utf16(base, p->base, 32);
-  }
-  if ((reg_flags & WMIREG_FLAG_INSTANCE_PDO) != 0) {
-    make_pdo(f);
-    p->pdo = f->pdo;
-  }
-  p->data_size = 8;
-  return p;
-}
-
-static uint32_t prov_guid(tprov *p, const GUID *g, uint32_t count, uint32_t flags) {
-  assert_true(p->guid_count < 4);
-  p->guids[p->guid_count] = (wmiev_guid_reg){g, count, flags};
-  return p->guid_count++;
-}
-
-/* Creates the provider's device, not registered. */
-static tprov *prov_create(tprov *p) {
-  assert_null(p->device);
-  wmiev_provider_options o = {.context = {p->guid_count, p->guids, callbacks, p},
-                              .name = "test provider"};
-  assert_status(wmiev_provider_create(reg(p->f), &o, &p->provider), WMIEV_STATUS_SUCCESS);
-  p->device = wmiev_provider_device(p->provider);
-  return p;
-}
-
-static void prov_control(tprov *p, uint32_t action) {
-  if (action != WMIREG_ACTION_DEREGISTER) {
-    wmiev_provider_set_guid_list(p->provider, p->guids, p->guid_count);
-  }
-  assert_status(wmiev_registration_control(p->device, action, NULL), WMIEV_STATUS_SUCCESS);
-}
-
-static tprov *prov_up(tprov *p) {
-  if (p->device == NULL) {
-    prov_create(p);
-  }
-  prov_control(p, WMIREG_ACTION_REGISTER);
-  return p;
-}
-
-static uint32_t pid(const tprov *p) { return wmiev_device_provider_id(p->device); }
-
-static void prov_destroy(tprov *p) {
-  if (p->provider != NULL) {
-    assert_status(wmiev_provider_destroy(p->provider), WMIEV_STATUS_SUCCESS);
-  }
-  p->provider = NULL;
-  p->device = NULL;
-}
-
-/* A BASENAME "Toaster" provider of guid_ev with `count` instances. */
-static tprov *toaster(fixture *f, int tag, uint32_t count) {
-  tprov *p = prov_new(f, tag, WMIREG_FLAG_INSTANCE_BASENAME, "Toaster");
-  prov_guid(p, &guid_ev, count, WMIREG_FLAG_EVENT_ONLY_GUID);
-  return prov_up(p);
-}
-
-/* A PDO-named provider of guid_pdo with `count` instances. */
-static tprov *pdo_toaster(fixture *f, int tag, uint32_t count) {
-  tprov *p = prov_new(f, tag, WMIREG_FLAG_INSTANCE_PDO, NULL);
-  prov_guid(p, &guid_pdo, count, 0);
-  return prov_up(p);
-}
-
 /* ---- sources --------------------------------------------------------------------------------- */
 
 static wmiev_source *src_open(fixture *f, tprov *p, const GUID *g) {
@@ -560,168 +176,12 @@ static wmiev_source *src_open(fixture *f, tprov *p, const GUID *g) {
 
 /* ---- subscribers ----------------------------------------------------------------------------- */
 
-static void copy_view(wmiev_wnode_view *out, const wmiev_wnode_view *v, const uint8_t *wnode,
-                      int64_t *base_off, int64_t *data_off) {
-  memcpy(out, v, sizeof *out);
-  if (base_off != NULL) {
-    *base_off = (const uint8_t *)v->base - wnode;
-  }
-  *data_off = v->instance.data == NULL ? -1 : (int64_t)(v->instance.data - wnode);
-  out->base = NULL;
-  out->instance.data = NULL;
-  out->instance.name = NULL;
-}
-
-static void record(sink *s, const wmiev_event *e) {
-  got g;
-  memset(&g, 0, sizeof g);
-  g.guid = e->guid;
-  g.provider_id = e->provider_id;
-  g.timestamp = e->timestamp;
-  g.has_name = e->has_name;
-  g.instance_index = e->instance_index;
-  g.lost_before = e->lost_before;
-  g.from_reference = e->from_reference;
-  g.wnode_size = e->wnode_size;
-  assert_int_equal(e->wnode_size, get32(e->wnode, 0));
-  g.wnode = malloc(e->wnode_size);
-  assert_non_null(g.wnode);
-  memcpy(g.wnode, e->wnode, e->wnode_size);
-  const uint8_t *w = e->wnode;
-  if (e->data_size != 0) {
-    const uint8_t *d = e->data;
-    assert_true(d >= w && d + e->data_size <= w + e->wnode_size);
-    g.data_at = (uint32_t)(d - w);
-  } else {
-    assert_null(e->data);
-  }
-  g.data_size = e->data_size;
-  if (e->has_name) {
-    assert_true(e->name_units <= 64);
-    memcpy(g.name16, e->name_utf16, 2u * e->name_units);
-    g.name_units = e->name_units;
-  }
-  const char *name = wmiev_event_name_utf8(e);
-  assert_non_null(name);
-  assert_true(strlen(name) < sizeof g.name);
-  strcpy(g.name, name);
-  copy_view(&g.view, &e->view, w, &g.view_base_off, &g.view_data_off);
-  wmiev_wnode_view rv;
-  memset(&rv, 0, sizeof rv);
-  g.revalid =
-      wmiev_wnode_validate(e->wnode, e->wnode_size, WMIEV_VALIDATE_REQUIRE_EVENT, &rv, NULL);
-  copy_view(&g.reval, &rv, w, NULL, &g.reval_data_off);
-
-  pthread_mutex_lock(&s->f->mu);
-  if (s->n == s->cap) {
-    s->cap = s->cap == 0 ? 8 : s->cap * 2;
-    s->ev = realloc(s->ev, s->cap * sizeof *s->ev);
-    assert_non_null(s->ev);
-  }
-  s->ev[s->n++] = g;
-  pthread_mutex_unlock(&s->f->mu);
-}
-
-static void sink_cb(const wmiev_event *e, void *payload) {
-  sink *s = payload;
-  record(s, e);
-  if (s->hook != NULL) {
-    s->hook(s, e);
-  }
-}
-
-static sink *sink_new(fixture *f) {
-  assert_true(f->nsinks < MAX_SINKS);
-  sink *s = &f->sinks[f->nsinks++];
-  memset(s, 0, sizeof *s);
-  s->f = f;
-  return s;
-}
-
-static sink *subscribe(fixture *f, sink *s, const GUID *g) {
-  if (s == NULL) {
-    s = sink_new(f);
-  }
-  s->g = g;
-  assert_status(wmiev_bus_subscribe(f->bus, g, sink_cb, s, &s->sub), WMIEV_STATUS_SUCCESS);
-  return s;
-}
-
-static void unsubscribe(sink *s) {
-  assert_status(wmiev_bus_unsubscribe(s->sub), WMIEV_STATUS_SUCCESS);
-  s->sub = NULL;
-}
-
 static void sub_counts(const sink *s, uint64_t *delivered, uint64_t *lost) {
   *delivered = 0;
   *lost = 0;
   if (s->sub != NULL) {
     wmiev_subscription_counts(s->sub, delivered, lost);
   }
-}
-
-static uint32_t seq_of(const got *g) {
-  assert_int_equal(g->data_size, 4);
-  return get32(g->wnode, g->data_at);
-}
-
-/* ---- teardown -------------------------------------------------------------------------------- */
-
-static void check_no_leaks(fixture *f) {
-  if (debug_alloc_live_count(f->d) != 0) {
-    (void)debug_alloc_report_leaks(f->d);
-    fail_msg("%llu allocations left", (unsigned long long)debug_alloc_live_count(f->d));
-  }
-  assert_int_equal(debug_alloc_errors(f->d), 0);
-}
-
-/* Releases what a test left: subscriptions, providers (sources outlive their
- * devices), sources, the bus. */
-static void fixture_clear(fixture *f) {
-  for (size_t i = 0; i < f->nsinks; i++) {
-    if (f->bus != NULL && f->sinks[i].sub != NULL) {
-      unsubscribe(&f->sinks[i]);
-    }
-  }
-  for (size_t i = f->nprov; i-- > 0;) {
-    prov_destroy(&f->prov[i]);
-  }
-  if (f->pdo != NULL) {
-    assert_status(wmiev_device_destroy(f->pdo), WMIEV_STATUS_SUCCESS);
-    f->pdo = NULL;
-  }
-  if (f->bus != NULL) {
-    for (size_t i = 0; i < f->nsrc; i++) {
-      wmiev_source_close(f->src[i]);
-    }
-  }
-  f->nsrc = 0;
-  wmiev_bus_destroy(f->bus);
-  f->bus = NULL;
-  for (size_t i = 0; i < f->nsinks; i++) {
-    for (size_t j = 0; j < f->sinks[i].n; j++) {
-      free(f->sinks[i].ev[j].wnode);
-    }
-    free(f->sinks[i].ev);
-  }
-  f->nsinks = 0;
-  f->nprov = 0;
-  memset(f->warned, 0, sizeof f->warned);
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  if (f->bus != NULL) {
-    check_accounting(f);
-  }
-  fixture_clear(f);
-  check_no_leaks(f);
-  debug_alloc_destroy(f->d);
-  pthread_mutex_destroy(&f->mu);
-  free(f->ba);
-  free(f->bb);
-  free(f);
-  return 0;
 }
 
 /* ---- comparing events ------------------------------------------------------------------------ */
@@ -942,11 +402,11 @@ static void assert_batches_equal(fixture *f, const batch *a, const batch *b) {
 /* Runs the specs through their sources, then through fire_event; requires
  * the same outcome; returns the run through the sources. */
 static const batch *run_pair(fixture *f, const fire_spec *specs, size_t n) {
-  run_batch(f, specs, n, true, f->ba);
-  run_batch(f, specs, n, false, f->bb);
-  assert_batches_equal(f, f->ba, f->bb);
+  run_batch(f, specs, n, true, &runs(f)->a);
+  run_batch(f, specs, n, false, &runs(f)->b);
+  assert_batches_equal(f, &runs(f)->a, &runs(f)->b);
   check_accounting(f);
-  return f->ba;
+  return &runs(f)->a;
 }
 
 #define BD(b, field) ((b)->after.bus.field - (b)->before.bus.field)
@@ -1069,7 +529,7 @@ static void equivalence(fixture *f, wmiev_delivery mode) {
   assert_int_equal(SD(b, s2), n_ev);
   assert_int_equal(SD(b, sp), n_pdo);
   assert_batch_events(f, b, specs);
-  assert_batch_events(f, f->bb, specs);
+  assert_batch_events(f, &runs(f)->b, specs);
   /* The spec's worked names. */
   assert_string_equal(s1->ev[0].name, "Toaster3");
   assert_string_equal(sp->ev[0].name, "ROOT\\TOASTER\\0000_1");
@@ -2421,7 +1881,7 @@ static void test_device_churn_memory(void **state) {
 }
 
 int main(void) {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
   const struct CMUnitTest tests[] = {
       T(test_equivalence_sync),
       T(test_equivalence_pumped),
