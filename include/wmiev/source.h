@@ -37,7 +37,8 @@ typedef struct wmiev_source wmiev_source;
  *        wmiev_bus_destroy().
  *        Windows: remembers the device object and the GUID (WMI keeps the
  *        registration). IRQL <= DISPATCH_LEVEL.
- * @return STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL argument);
+ * @return STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL argument; on
+ *         Windows also a device created on another bus);
  *         STATUS_INSUFFICIENT_RESOURCES.
  */
 WMIEV_EXTERN wmiev_status wmiev_source_open(wmiev_bus *bus, wmiev_device *device,

@@ -32,9 +32,9 @@
 
 /* ---- Shapes --------------------------------------------------------------------------------- */
 
-#define SHAPE_ENABLED (UINT64_C(1) << 62)    /* the bus enabled the provider for the GUID */
-#define SHAPE_LISTENED (UINT64_C(1) << 61)   /* the GUID has a subscriber */
-#define SHAPE_STATIC (UINT64_C(1) << 60)     /* registered with static (or PDO) names */
+#define SHAPE_ENABLED (UINT64_C(1) << 62)  /* the bus enabled the provider for the GUID */
+#define SHAPE_LISTENED (UINT64_C(1) << 61) /* the GUID has a subscriber */
+#define SHAPE_STATIC (UINT64_C(1) << 60)   /* registered with static (or PDO) names */
 #define SHAPE_NAMES_SHIFT 32
 #define SHAPE_NAMES_MASK (UINT64_C(3) << SHAPE_NAMES_SHIFT)
 #define SHAPE_COUNT_MASK UINT64_C(0xffffffff)
@@ -191,8 +191,7 @@ void wmiev__sources_free_all(wmiev_bus *bus) {
 }
 
 bool wmiev_source_enabled(const wmiev_source *s) {
-  return s != NULL &&
-         (atomic_load_explicit(&s->shape, memory_order_relaxed) & SHAPE_LISTENED) != 0;
+  return s != NULL && (atomic_load_explicit(&s->shape, memory_order_relaxed) & SHAPE_LISTENED) != 0;
 }
 
 /* ---- Firing -------------------------------------------------------------------------------- */
