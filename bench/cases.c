@@ -640,44 +640,36 @@ static void record_refused(const char *name, uint32_t payload, uint64_t n) {
                (double)atomic_exchange(&uvc_refused, 0) / (double)n);
 }
 
-void case_uv_1p(const bench_config *cfg, uint32_t payload, int rep) {
-  uint64_t n = bench_events(cfg, payload, 400000);
+/* One libuv case: `producers` threads firing through fire_event or through
+ * their sources; the one-producer cases are also paced and, on the first
+ * repetition, counted for allocations. */
+static void run_uv_case(const bench_config *cfg, const char *name, uint32_t payload, int rep,
+                        int producers, bool use_source, uint64_t base_count) {
+  uint64_t n = bench_events(cfg, payload, base_count);
   atomic_store(&uvc_refused, 0);
-  bench_xthread(cfg, "wmiev.uv_fire_1p", payload, n, &uvc_impl, 1, true);
-  record_refused("wmiev.uv_fire_1p", payload, n);
-  if (rep == 0) {
-    uvc_count_allocations("wmiev.uv_fire_1p", payload, 1);
+  uvc_use_source = use_source;
+  bench_xthread(cfg, name, payload, n, &uvc_impl, producers, producers == 1);
+  record_refused(name, payload, n);
+  if (rep == 0 && producers == 1) {
+    uvc_count_allocations(name, payload, 1);
   }
+  uvc_use_source = false;
+}
+
+void case_uv_1p(const bench_config *cfg, uint32_t payload, int rep) {
+  run_uv_case(cfg, "wmiev.uv_fire_1p", payload, rep, 1, false, 400000);
 }
 
 void case_uv_2p(const bench_config *cfg, uint32_t payload, int rep) {
-  (void)rep;
-  uint64_t n = bench_events(cfg, payload, 400000);
-  atomic_store(&uvc_refused, 0);
-  bench_xthread(cfg, "wmiev.uv_fire_2p", payload, n, &uvc_impl, 2, false);
-  record_refused("wmiev.uv_fire_2p", payload, n);
+  run_uv_case(cfg, "wmiev.uv_fire_2p", payload, rep, 2, false, 400000);
 }
 
 void case_uv_source_1p(const bench_config *cfg, uint32_t payload, int rep) {
-  uint64_t n = bench_events(cfg, payload, 1000000);
-  atomic_store(&uvc_refused, 0);
-  uvc_use_source = true;
-  bench_xthread(cfg, "wmiev.uv_source_1p", payload, n, &uvc_impl, 1, true);
-  record_refused("wmiev.uv_source_1p", payload, n);
-  if (rep == 0) {
-    uvc_count_allocations("wmiev.uv_source_1p", payload, 1);
-  }
-  uvc_use_source = false;
+  run_uv_case(cfg, "wmiev.uv_source_1p", payload, rep, 1, true, 1000000);
 }
 
 void case_uv_source_2p(const bench_config *cfg, uint32_t payload, int rep) {
-  (void)rep;
-  uint64_t n = bench_events(cfg, payload, 1000000);
-  atomic_store(&uvc_refused, 0);
-  uvc_use_source = true;
-  bench_xthread(cfg, "wmiev.uv_source_2p", payload, n, &uvc_impl, 2, false);
-  record_refused("wmiev.uv_source_2p", payload, n);
-  uvc_use_source = false;
+  run_uv_case(cfg, "wmiev.uv_source_2p", payload, rep, 2, true, 1000000);
 }
 
 /* ---- Memory
