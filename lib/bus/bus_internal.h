@@ -106,15 +106,17 @@ struct wmiev_subscription {
 };
 
 /* An event source (source.h). `shape` caches what the fast path checks:
- * whether the block is registered, the provider enabled, how instances are
- * named and how many static ones there are; rewritten under `control` and
- * `lock` whenever one of those changes (source.c). */
+ * whether the block is registered with static names and how many instances
+ * it has (`reg`, the registry's part), whether the provider is enabled and
+ * the GUID listened to; restamped under `lock` whenever one of those
+ * changes (source.c). */
 struct wmiev_source {
   wmiev_bus *bus;
   bus_guid *g;
   uint32_t provider_id;
   wmiev_source *prev, *next;      /* the GUID's sources (under `lock`) */
   _Atomic uint64_t shape;
+  uint64_t reg;      /* the registry's part of `shape` (under `lock`) */
   uint32_t max_data; /* largest data a single-instance event may carry */
   /* fired = fired + not_enabled; not_enabled also counts warnings[NOT_ENABLED]. */
   _Alignas(WMIEV__CACHE_LINE) _Atomic uint64_t fired; /* fired past the no-subscriber check */
@@ -243,10 +245,10 @@ static inline bool wmiev__bus_provider_enabled_locked(const bus_guid *g, uint32_
 /* Rewrites the shape of the GUID's sources of `provider_id` from the registry
  * and the enabled set (control held, `lock` NOT held: reads the registry). */
 void wmiev__sources_refresh(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
-/* Rewrites the listened bit of the GUID's sources after sub_count changed (lock held). */
+/* Restamps the GUID's sources after sub_count changed (lock held). */
 void wmiev__sources_update_listened(bus_guid *g);
-/* Rewrites only their enabled bit, after the enabled set changed (lock held). */
-void wmiev__sources_update_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id);
+/* Restamps its sources of `provider_id` after the enabled set changed (lock held). */
+void wmiev__sources_update_enabled(bus_guid *g, uint32_t provider_id);
 /* Frees every source (destroy). */
 void wmiev__sources_free_all(wmiev_bus *bus);
 

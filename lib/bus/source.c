@@ -5,11 +5,12 @@
  * wmiev_bus_fire_event() has to find the provider's block and ask whether
  * the provider is enabled and the GUID listened to: two lock acquisitions
  * and two table lookups per event. A source keeps the answers: `shape`
- * packs whether the block is registered, whether the bus has enabled the
- * provider for it, how its instances are named and how many static ones it
- * has. The bus rewrites the shapes of a GUID's sources whenever one of those
- * changes (registry observer, ENABLE/DISABLE), so the fast path is a load,
- * a few compares, the clock and the delivery — no lock.
+ * packs whether the block is registered with static (or PDO) names, how
+ * many static instances it has, whether the bus has enabled the provider
+ * for it and whether the GUID has a subscriber. The bus restamps the shapes
+ * of a GUID's sources whenever one of those changes (registry observer,
+ * ENABLE/DISABLE bookkeeping, first subscriber and last unsubscribe), so the
+ * fast path is a load, a few compares, the clock and the delivery — no lock.
  *
  * The fast path only takes the case with nothing to report: a registered
  * static- or PDO-named block, an enabled provider, an instance index in
@@ -21,8 +22,9 @@
  * provider and GUID for it would cost an allocation the caller never asked
  * for, and one more way to fail (decisions D17).
  *
- * Shape writers: the registry part is read from the registry outside `lock`
- * and stored under it; a source being created concurrently notices through
+ * Shape writers hold `lock` and go through restamp(). The registry part is
+ * read from the registry outside `lock` (the registry has its own) and
+ * stored under it; a source being created concurrently notices through
  * `shape_gen` that a store happened meanwhile and reads again.
  */
 #include <string.h>
@@ -53,18 +55,25 @@ static uint64_t registry_shape(wmiev_bus *bus, uint32_t provider_id, const GUID 
          (uint64_t)block.instance_count;
 }
 
-/* Stores shapes (lock held). */
-static void store_shapes(wmiev_bus *bus, bus_guid *g, uint32_t provider_id, uint64_t reg) {
-  uint64_t shape = reg;
-  if (wmiev__bus_provider_enabled_locked(g, provider_id)) {
+/* A source's shape from its registry part and the GUID's state (lock held):
+ * every writer of a shape goes through here. */
+static void restamp(const bus_guid *g, wmiev_source *s) {
+  uint64_t shape = s->reg;
+  if (wmiev__bus_provider_enabled_locked(g, s->provider_id)) {
     shape |= SHAPE_ENABLED;
   }
   if (atomic_load_explicit(&g->sub_count, memory_order_relaxed) != 0) {
     shape |= SHAPE_LISTENED;
   }
+  atomic_store_explicit(&s->shape, shape, memory_order_release);
+}
+
+/* A new registry part for the GUID's sources of `provider_id` (lock held). */
+static void store_registry_part(wmiev_bus *bus, bus_guid *g, uint32_t provider_id, uint64_t reg) {
   for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
     if (s->provider_id == provider_id) {
-      atomic_store_explicit(&s->shape, shape, memory_order_release);
+      s->reg = reg;
+      restamp(g, s);
     }
   }
   bus->shape_gen++;
@@ -73,28 +82,21 @@ static void store_shapes(wmiev_bus *bus, bus_guid *g, uint32_t provider_id, uint
 void wmiev__sources_refresh(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
   uint64_t reg = registry_shape(bus, provider_id, &g->guid);
   wmiev__mutex_lock(&bus->lock);
-  store_shapes(bus, g, provider_id, reg);
+  store_registry_part(bus, g, provider_id, reg);
   wmiev__mutex_unlock(&bus->lock);
 }
 
-void wmiev__sources_update_enabled(wmiev_bus *bus, bus_guid *g, uint32_t provider_id) {
-  bool enabled = wmiev__bus_provider_enabled_locked(g, provider_id);
+void wmiev__sources_update_enabled(bus_guid *g, uint32_t provider_id) {
   for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
     if (s->provider_id == provider_id) {
-      uint64_t shape = atomic_load_explicit(&s->shape, memory_order_relaxed);
-      shape = enabled ? shape | SHAPE_ENABLED : shape & ~SHAPE_ENABLED;
-      atomic_store_explicit(&s->shape, shape, memory_order_release);
+      restamp(g, s);
     }
   }
-  bus->shape_gen++;
 }
 
 void wmiev__sources_update_listened(bus_guid *g) {
-  bool listened = atomic_load_explicit(&g->sub_count, memory_order_relaxed) != 0;
   for (wmiev_source *s = g->sources; s != NULL; s = s->next) {
-    uint64_t shape = atomic_load_explicit(&s->shape, memory_order_relaxed);
-    shape = listened ? shape | SHAPE_LISTENED : shape & ~SHAPE_LISTENED;
-    atomic_store_explicit(&s->shape, shape, memory_order_release);
+    restamp(g, s);
   }
 }
 
@@ -143,7 +145,8 @@ static wmiev_status create_source(wmiev_bus *bus, uint32_t provider_id, const GU
       g->sources->prev = s;
     }
     g->sources = s;
-    store_shapes(bus, g, provider_id, reg);
+    s->reg = reg;
+    restamp(g, s);
     wmiev__mutex_unlock(&bus->lock);
     *out = s;
     return WMIEV_STATUS_SUCCESS;

@@ -89,7 +89,7 @@ static void enable_one(wmiev_bus *bus, bus_guid *g, wmiev_device *device, bool c
   bool already = set_has(*ids, *count, id);
   bool added = !already && set_add(bus, ids, count, capacity, id);
   if (added && !collection) {
-    wmiev__sources_update_enabled(bus, g, id);
+    wmiev__sources_update_enabled(g, id);
   }
   wmiev__mutex_unlock(&bus->lock);
   if (already) {
@@ -109,7 +109,7 @@ static void enable_one(wmiev_bus *bus, bus_guid *g, wmiev_device *device, bool c
     wmiev__mutex_lock(&bus->lock);
     set_remove(*ids, count, id);
     if (!collection) {
-      wmiev__sources_update_enabled(bus, g, id);
+      wmiev__sources_update_enabled(g, id);
     }
     wmiev__mutex_unlock(&bus->lock);
     wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED, "provider %lu failed %s: %s",
@@ -166,7 +166,7 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
     uint32_t id = (*ids)[*count - 1];
     (*count)--;
     if (!collection) {
-      wmiev__sources_update_enabled(bus, g, id);
+      wmiev__sources_update_enabled(g, id);
     }
     wmiev__mutex_unlock(&bus->lock);
     wmiev_device *device = wmiev_registry_device_by_provider_id(bus->registry, id);
@@ -195,7 +195,7 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
                                                        : &g->enabled_capacity,
                            kept[i]);
     if (!collection) {
-      wmiev__sources_update_enabled(bus, g, kept[i]);
+      wmiev__sources_update_enabled(g, kept[i]);
     }
     wmiev__mutex_unlock(&bus->lock);
     if (!readded) {
@@ -416,7 +416,7 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
       wmiev__mutex_lock(&bus->lock);
       set_remove(g->enabled, &g->enabled_count, event->provider_id);
       set_remove(g->collecting, &g->collecting_count, event->provider_id);
-      wmiev__sources_update_enabled(bus, g, event->provider_id);
+      wmiev__sources_update_enabled(g, event->provider_id);
       wmiev__mutex_unlock(&bus->lock);
       break;
     case WMIEV_BLOCK_CHANGED:
