@@ -326,22 +326,22 @@ void wmiev__bus_fold_stats(const bus_guid *g, wmiev_bus_stats *out) {
   uint64_t fired = g->closed_fired;
   uint64_t not_enabled = g->closed_not_enabled;
   for (const wmiev_source *s = g->sources; s != NULL; s = s->next) {
-    uint64_t quiet = atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
-    fired += atomic_load_explicit(&s->fired, memory_order_relaxed) + quiet;
+    uint64_t quiet = wmiev__counter_read(&s->not_enabled);
+    fired += wmiev__counter_read(&s->fired) + quiet;
     not_enabled += quiet;
   }
   out->fired += fired;
   out->not_enabled += not_enabled;
   out->warnings[WMIEV_WARN_NOT_ENABLED] += not_enabled;
-  out->delivered += atomic_load_explicit(&g->hot.delivered, memory_order_relaxed);
-  out->discarded += atomic_load_explicit(&g->hot.discarded, memory_order_relaxed);
+  out->delivered += wmiev__counter_read(&g->hot.delivered);
+  out->discarded += wmiev__counter_read(&g->hot.discarded);
   /* Callbacks: what each subscription counted, alive or already freed. */
   uint64_t callbacks = g->freed_callbacks;
   for (const wmiev_subscription *s = g->subs_head; s != NULL; s = s->next) {
-    callbacks += atomic_load_explicit(&s->delivered, memory_order_relaxed);
+    callbacks += wmiev__counter_read(&s->delivered);
   }
   for (const wmiev_subscription *s = g->retired_subs; s != NULL; s = s->retired_next) {
-    callbacks += atomic_load_explicit(&s->delivered, memory_order_relaxed);
+    callbacks += wmiev__counter_read(&s->delivered);
   }
   out->callbacks += callbacks;
 }

@@ -31,24 +31,27 @@
 #include <wmiev/source.h>
 
 #include "core/map.h"
+#include "counter.h"
 #include "core/registry_internal.h"
 #include "platform/platform.h"
 #include "queue.h"
+#include "thread_state.h"
 
 /* A GUID's live subscriptions in subscription order, immutable once
  * published: deliveries walk it without a lock (snapshot.c). */
 typedef struct wmiev__snapshot {
   struct wmiev__snapshot *retired_next; /* on the GUID's retired list */
+  uint64_t retired_epoch;               /* when it was retired (snapshot.c) */
   uint32_t count;
   uint32_t capacity;
   wmiev_subscription *subs[];
 } wmiev__snapshot;
 
-/* Counters the lock-free paths bump (relaxed atomics), folded into the
+/* Counters the lock-free paths bump (counter.h), folded into the
  * statistics when read. Producer-side ones live in each source. */
 typedef struct wmiev__hot_counts {
-  _Atomic uint64_t delivered;
-  _Atomic uint64_t discarded;
+  wmiev__counter delivered;
+  wmiev__counter discarded;
 } wmiev__hot_counts;
 
 /* Keeps the counters a producer bumps off the lines a consumer bumps. */
@@ -60,7 +63,8 @@ typedef struct bus_guid {
   GUID guid;
   uint32_t slot;
   /* Read without a lock by deliveries: the published snapshot (NULL when
-   * empty), and how many deliveries may be reading an older one. */
+   * empty), and how many deliveries on threads without a delivery record
+   * (thread_state.h) may be reading an older one. */
   _Atomic(wmiev__snapshot *) snapshot;
   _Atomic uint32_t readers;
   _Atomic bool has_retired; /* retired lists not empty: the last reader out reclaims */
@@ -96,12 +100,14 @@ struct wmiev_subscription {
   void *payload;
   wmiev_subscription *prev, *next; /* the GUID's list (under `lock`) */
   wmiev_subscription *retired_next;
+  uint64_t retired_epoch; /* when it was retired (snapshot.c) */
   bool released; /* its unsubscribe is over: may be freed (under `lock`) */
   /* Any thread: */
-  _Atomic uint32_t active;       /* callbacks in progress (pins) */
+  _Atomic uint32_t active;       /* callbacks in progress on threads without a record (pins) */
   _Atomic bool removed;          /* unsubscribed: never called again */
+  _Atomic bool unsub_waiting;    /* its unsubscriber waits for a callback to end */
   _Atomic uint64_t lost_pending; /* dropped since its last delivery */
-  _Atomic uint64_t delivered; /* callbacks run: the GUID's `callbacks` are the sum */
+  wmiev__counter delivered; /* callbacks run: the GUID's `callbacks` are the sum */
   _Atomic uint64_t lost_total;
 };
 
@@ -119,8 +125,8 @@ struct wmiev_source {
   uint64_t reg;      /* the registry's part of `shape` (under `lock`) */
   uint32_t max_data; /* largest data a single-instance event may carry */
   /* fired = fired + not_enabled; not_enabled also counts warnings[NOT_ENABLED]. */
-  _Alignas(WMIEV__CACHE_LINE) _Atomic uint64_t fired; /* fired past the no-subscriber check */
-  _Atomic uint64_t not_enabled;
+  _Alignas(WMIEV__CACHE_LINE) wmiev__counter fired; /* fired past the no-subscriber check */
+  wmiev__counter not_enabled;
 };
 
 /* Events up to this size are built on the stack in sync mode. */

@@ -4,10 +4,11 @@
  * IRP_MN_QUERY_SINGLE_INSTANCE; and wmiev_bus_dispatch(), which drains the
  * queue in pumped and libuv mode.
  *
- * No library lock is taken per event: a delivery walks the GUID's published
- * subscriber snapshot (snapshot.c) and runs each callback with its
- * subscription pinned (`active`), so an unsubscribe on another thread waits
- * for it, and one from inside the callback only marks it.
+ * No library lock and no atomic read-modify-write is taken per event: a
+ * delivery walks the GUID's published subscriber snapshot (snapshot.c) and
+ * runs each callback with its subscription pinned in the thread's record
+ * (thread_state.h), so an unsubscribe on another thread waits for it, and
+ * one from inside the callback only marks it.
  */
 #include <string.h>
 
@@ -39,7 +40,7 @@ bool wmiev__in_callback_of(const wmiev_subscription *sub) {
 
 typedef struct event_ctx {
   wmiev_bus *bus;
-  const char *name;   /* NULL until asked */
+  const char *name; /* NULL until asked */
   char stack[NAME_STACK_BYTES];
   char *heap;
   size_t heap_size;
@@ -73,10 +74,9 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
       c->name = convert_units(c, units, needed);
     } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
       uint16_t *big = wmiev__bus_alloc(c->bus, needed * 2);
-      if (big != NULL &&
-          WMIEV_SUCCESS(wmiev_registry_instance_name(c->bus->registry, &event->guid,
-                                                     event->provider_id, event->instance_index,
-                                                     big, needed, &needed))) {
+      if (big != NULL && WMIEV_SUCCESS(wmiev_registry_instance_name(
+                             c->bus->registry, &event->guid, event->provider_id,
+                             event->instance_index, big, needed, &needed))) {
         c->name = convert_units(c, big, needed);
       }
       wmiev__bus_free(c->bus, big, needed * 2);
@@ -94,36 +94,64 @@ static void wake_unsubscriber(wmiev_bus *bus) {
   wmiev__mutex_unlock(&bus->lock);
 }
 
-void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev) {
-  event_ctx ctx;
-  ctx.bus = bus;
-  ctx.name = NULL;
-  ctx.heap = NULL;
-  ctx.heap_size = 0;
-  ev->internal = &ctx;
-  uint64_t calls = 0;
+/* Runs `sub`'s callback (the caller has pinned it and seen it not removed). */
+static void run_callback(wmiev_subscription *sub, wmiev_event *ev, const wmiev__thread_state *me) {
+  ev->lost_before = 0;
+  if (atomic_load_explicit(&sub->lost_pending, memory_order_relaxed) != 0) {
+    ev->lost_before = atomic_exchange_explicit(&sub->lost_pending, 0, memory_order_relaxed);
+  }
+  callback_frame frame = {sub, innermost_callback};
+  innermost_callback = &frame;
+  sub->callback(ev, sub->payload);
+  innermost_callback = frame.outer;
+  wmiev__counter_bump(&sub->delivered, me);
+}
 
-  /* Counted in before the snapshot is loaded (snapshot.c says why). A
-   * subscription made by a callback during this delivery is not in the
-   * snapshot: it gets the next event, not this one. */
+/* The usual delivery: the thread's record says which snapshot epoch it may
+ * hold and which callback it runs (thread_state.h); no atomic
+ * read-modify-write. A subscription made by a callback during this delivery
+ * is not in the snapshot: it gets the next event, not this one. */
+static uint32_t deliver_recorded(wmiev_bus *bus, bus_guid *g, wmiev_event *ev,
+                                 wmiev__thread_state *me) {
+  uint32_t calls = 0;
+  wmiev__thread_state_enter(me);
+  const wmiev__snapshot *snap = atomic_load(&g->snapshot);
+  uint32_t count = snap != NULL ? snap->count : 0;
+  for (uint32_t i = 0; i < count; i++) {
+    wmiev_subscription *sub = snap->subs[i];
+    /* Pinned, then checked: an unsubscriber marks `removed` and then looks
+     * for the pin, so one of the two sees the other. */
+    wmiev__thread_state_pin(me, sub);
+    if (!atomic_load(&sub->removed)) {
+      run_callback(sub, ev, me);
+      calls++;
+    }
+    wmiev__thread_state_unpin(me);
+    /* The same pairing the other way round: an unsubscriber that saw the
+     * pin says it waits before it looks again. */
+    if (WMIEV__UNLIKELY(atomic_load(&sub->removed)) && atomic_load(&sub->unsub_waiting)) {
+      wake_unsubscriber(bus);
+    }
+  }
+  wmiev__thread_state_leave(me);
+  return calls;
+}
+
+/* The fallback for a thread without a record, or nested deeper than the
+ * record holds: a reader count per GUID and a pin count per subscription,
+ * both atomic read-modify-writes. */
+static uint32_t deliver_counted(wmiev_bus *bus, bus_guid *g, wmiev_event *ev,
+                                const wmiev__thread_state *me) {
+  uint32_t calls = 0;
+  /* Counted in before the snapshot is loaded (snapshot.c says why). */
   atomic_fetch_add(&g->readers, 1);
   const wmiev__snapshot *snap = atomic_load(&g->snapshot);
   uint32_t count = snap != NULL ? snap->count : 0;
   for (uint32_t i = 0; i < count; i++) {
     wmiev_subscription *sub = snap->subs[i];
-    /* Pinned, then checked: an unsubscriber sets `removed` and then waits
-     * for `active` to drop to 0, so one of the two sees the other. */
     atomic_fetch_add(&sub->active, 1);
     if (!atomic_load(&sub->removed)) {
-      ev->lost_before = 0;
-      if (atomic_load_explicit(&sub->lost_pending, memory_order_relaxed) != 0) {
-        ev->lost_before = atomic_exchange_explicit(&sub->lost_pending, 0, memory_order_relaxed);
-      }
-      callback_frame frame = {sub, innermost_callback};
-      innermost_callback = &frame;
-      sub->callback(ev, sub->payload);
-      innermost_callback = frame.outer;
-      atomic_fetch_add_explicit(&sub->delivered, 1, memory_order_relaxed);
+      run_callback(sub, ev, me);
       calls++;
     }
     if (atomic_fetch_sub(&sub->active, 1) == 1 && atomic_load(&sub->removed)) {
@@ -131,18 +159,29 @@ void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev) {
     }
   }
   atomic_fetch_sub(&g->readers, 1);
-  if (atomic_load_explicit(&g->has_retired, memory_order_relaxed)) {
+  return calls;
+}
+
+void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev) {
+  event_ctx ctx;
+  ctx.bus = bus;
+  ctx.name = NULL;
+  ctx.heap = NULL;
+  ctx.heap_size = 0;
+  ev->internal = &ctx;
+
+  wmiev__thread_state *me = wmiev__thread_state_get();
+  uint32_t calls = WMIEV__LIKELY(me != NULL && me->depth < WMIEV__NEST_MAX)
+                       ? deliver_recorded(bus, g, ev, me)
+                       : deliver_counted(bus, g, ev, me);
+  if (WMIEV__UNLIKELY(atomic_load_explicit(&g->has_retired, memory_order_relaxed))) {
     /* A callback unsubscribed: free what no delivery reads any more. */
     wmiev__mutex_lock(&bus->lock);
     wmiev__snapshot_reclaim(bus, g);
     wmiev__mutex_unlock(&bus->lock);
   }
-  if (calls != 0) {
-    /* (`callbacks` is the sum of the subscriptions' `delivered`.) */
-    atomic_fetch_add_explicit(&g->hot.delivered, 1, memory_order_relaxed);
-  } else {
-    atomic_fetch_add_explicit(&g->hot.discarded, 1, memory_order_relaxed);
-  }
+  /* (`callbacks` is the sum of the subscriptions' `delivered`.) */
+  wmiev__counter_bump(calls != 0 ? &g->hot.delivered : &g->hot.discarded, me);
   if (ctx.heap != NULL) {
     wmiev__bus_free(bus, ctx.heap, ctx.heap_size);
   }
@@ -196,7 +235,7 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
    * reference claiming 4 GiB would make the bus try to allocate that much. */
   uint32_t size = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + 512u;
   size += view->instance.size < REFERENCE_FIRST_BUFFER_MAX ? view->instance.size
-                                                            : REFERENCE_FIRST_BUFFER_MAX;
+                                                           : REFERENCE_FIRST_BUFFER_MAX;
   uint8_t *buf = NULL;
   /* The warning below quotes it, whichever step failed. */
   wmiev_diag diag;
@@ -210,8 +249,8 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
       break;
     }
     uint32_t got = size;
-    status = wmiev__query_single_instance(bus->registry, &view->target_guid, &ref, buf, &got,
-                                          true, &diag);
+    status = wmiev__query_single_instance(bus->registry, &view->target_guid, &ref, buf, &got, true,
+                                          &diag);
     if (status == WMIEV_STATUS_BUFFER_TOO_SMALL) {
       wmiev__bus_free(bus, buf, size);
       buf = NULL;
@@ -244,7 +283,8 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
   wmiev__bus_free(bus, buf, size);
 }
 
-/* ---- Draining the queue ------------------------------------------------------------------------ */
+/* ---- Draining the queue ------------------------------------------------------------------------
+ */
 
 /* Most records delivered between two acquisitions of `lock`. */
 #define DISPATCH_BATCH 256u
@@ -255,9 +295,9 @@ static void deliver_record(wmiev_bus *bus, bus_guid *g, const wmiev__queued *rec
     /* Built here from the record: valid by construction, described without
      * validating it (perf: about 1100 instructions per event). */
     wmiev_event ev;
-    wmiev__fire_event_fill(&ev, bus->scratch, &g->guid, record->provider_id,
-                           record->instance_index, record->kind == WMIEV__QUEUED_FIRE_PDO,
-                           record->timestamp, record + 1, record->payload_size);
+    wmiev__fire_event_fill(&ev, bus->scratch, &g->guid, record->provider_id, record->instance_index,
+                           record->kind == WMIEV__QUEUED_FIRE_PDO, record->timestamp, record + 1,
+                           record->payload_size);
     wmiev__deliver_event(bus, g, &ev);
     return;
   }
@@ -267,7 +307,7 @@ static void deliver_record(wmiev_bus *bus, bus_guid *g, const wmiev__queued *rec
   if (!WMIEV_SUCCESS(wmiev_wnode_validate(wnode, record->payload_size, 0, &view, NULL))) {
     /* Validated when fired, so this cannot happen; if it does, the event
      * still ends somewhere in the statistics. */
-    atomic_fetch_add_explicit(&g->hot.discarded, 1, memory_order_relaxed);
+    wmiev__counter_bump(&g->hot.discarded, wmiev__thread_state_get());
     return;
   }
   if (view.kind == WMIEV_WNODE_EVENT_REFERENCE) {

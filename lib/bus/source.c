@@ -175,9 +175,8 @@ void wmiev_source_close(wmiev_source *s) {
   wmiev__mutex_lock(&bus->lock);
   unlink_source(s->g, s);
   /* Its counts stay in the statistics. */
-  s->g->closed_fired += atomic_load_explicit(&s->fired, memory_order_relaxed) +
-                        atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
-  s->g->closed_not_enabled += atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
+  s->g->closed_fired += wmiev__counter_read(&s->fired) + wmiev__counter_read(&s->not_enabled);
+  s->g->closed_not_enabled += wmiev__counter_read(&s->not_enabled);
   wmiev__mutex_unlock(&bus->lock);
   wmiev__bus_free(bus, s, sizeof *s);
 }
@@ -215,14 +214,14 @@ wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const v
       wmiev_bus *bus = s->bus;
       /* Nobody listens: counted (fired, not_enabled and its warning, all
        * three from this one counter) and done. */
-      atomic_fetch_add_explicit(&s->not_enabled, 1, memory_order_relaxed);
+      wmiev__counter_bump(&s->not_enabled, wmiev__thread_state_get());
       if (bus->options.on_warning != NULL) {
         wmiev__warn_not_enabled_hook(bus);
       }
       return WMIEV_STATUS_SUCCESS;
     }
     if ((shape & SHAPE_ENABLED) != 0) {
-      atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
+      wmiev__counter_bump(&s->fired, wmiev__thread_state_get());
       bool pdo = ((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT) == WMIEV_NAMES_PDO;
       return wmiev__fire_checked(s->bus, s->g, s->provider_id, instance_index, pdo, data, size,
                                  diag);

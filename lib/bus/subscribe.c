@@ -16,7 +16,6 @@
 
 #include "bus_internal.h"
 
-
 /* ---- Provider id sets (control held) -------------------------------------------- */
 
 static bool set_has(const uint32_t *ids, size_t count, uint32_t id) {
@@ -178,8 +177,7 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
         if (keep) {
           kept[nkept++] = id;
         }
-        wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED,
-                        "%s to provider %lu failed: %s (%s)",
+        wmiev__bus_warn(bus, g, WMIEV_WARN_ENABLE_FAILED, "%s to provider %lu failed: %s (%s)",
                         collection ? "DISABLE_COLLECTION" : "DISABLE_EVENTS", (unsigned long)id,
                         wmiev_status_name(status),
                         keep ? "it stays enabled; sent again when the last consumer leaves next"
@@ -191,9 +189,8 @@ static void disable_all(wmiev_bus *bus, bus_guid *g, bool collection) {
     wmiev__mutex_lock(&bus->lock);
     /* Room is there (the set only shrank), unless a callback enabled others meanwhile. */
     bool readded = set_has(*ids, *count, kept[i]) ||
-                   set_add(bus, ids, count, collection ? &g->collecting_capacity
-                                                       : &g->enabled_capacity,
-                           kept[i]);
+                   set_add(bus, ids, count,
+                           collection ? &g->collecting_capacity : &g->enabled_capacity, kept[i]);
     if (!collection) {
       wmiev__sources_update_enabled(g, kept[i]);
     }
@@ -269,6 +266,25 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
   return WMIEV_STATUS_SUCCESS;
 }
 
+/* Waits (lock held) until no other thread runs `sub`'s callback: none shows
+ * it in its record (thread_state.h) and none holds an atomic pin. `removed`
+ * is set: a delivery that pins it from now on skips it. */
+static void wait_for_callbacks(wmiev_bus *bus, wmiev_subscription *sub) {
+  /* Between the mark and the look at the pins (deliveries pin, then read
+   * the mark; deliver.c). */
+  wmiev__thread_states_fence();
+  while (atomic_load(&sub->active) > 0 || wmiev__thread_states_running(sub)) {
+    /* Said before looking again; a delivery unpins, then reads this. */
+    atomic_store(&sub->unsub_waiting, true);
+    wmiev__thread_states_fence();
+    if (atomic_load(&sub->active) == 0 && !wmiev__thread_states_running(sub)) {
+      break;
+    }
+    wmiev__cond_wait(&bus->released, &bus->lock);
+  }
+  atomic_store(&sub->unsub_waiting, false);
+}
+
 wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
   if (sub == NULL) {
     return WMIEV_STATUS_INVALID_PARAMETER;
@@ -295,9 +311,7 @@ wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
   if (!wmiev__in_callback_of(sub)) {
     /* Unless its own callback is on this thread's stack: that call finishes
      * normally, and the mark keeps it from being called again. */
-    while (atomic_load(&sub->active) > 0) {
-      wmiev__cond_wait(&bus->released, &bus->lock);
-    }
+    wait_for_callbacks(bus, sub);
   }
   /* Freed once no delivery can still be reading it (snapshot.c). */
   sub->released = true;
@@ -315,13 +329,12 @@ wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
   return WMIEV_STATUS_SUCCESS;
 }
 
-void wmiev_subscription_counts(const wmiev_subscription *sub, uint64_t *delivered,
-                               uint64_t *lost) {
+void wmiev_subscription_counts(const wmiev_subscription *sub, uint64_t *delivered, uint64_t *lost) {
   if (sub == NULL) {
     return;
   }
   if (delivered != NULL) {
-    *delivered = atomic_load_explicit(&sub->delivered, memory_order_relaxed);
+    *delivered = wmiev__counter_read(&sub->delivered);
   }
   if (lost != NULL) {
     *lost = atomic_load_explicit(&sub->lost_total, memory_order_relaxed);

@@ -64,4 +64,24 @@ int64_t wmiev__system_time_100ns_coarse(void);
 /* An identifier of the calling thread, unique among live threads. */
 uintptr_t wmiev__thread_self(void);
 
+/*
+ * Asymmetric fences (posix_threads.c; docs/threading.md, "The fast path").
+ * wmiev__heavy_fence_init() returns true when the OS can make every thread
+ * of the process execute a full memory barrier on request (Linux
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)); wmiev__heavy_fence() does
+ * that (and nothing when it is not available). While it is available, the
+ * frequent side of a store/load pairing needs only a compiler barrier, the
+ * rare side calls wmiev__heavy_fence() between its store and its load.
+ * Without it (another OS, a seccomp filter, valgrind, ThreadSanitizer
+ * builds, which cannot see such fences) both sides use sequentially
+ * consistent accesses.
+ */
+bool wmiev__heavy_fence_init(void);
+void wmiev__heavy_fence(void);
+
+/* Arranges for fn(arg) to be called when the calling thread exits (one
+ * registration per thread; a second call replaces the first). False if the
+ * OS refused. */
+bool wmiev__at_thread_exit(void (*fn)(void *arg), void *arg);
+
 #endif /* WMIEV_PLATFORM_H */

@@ -1186,6 +1186,7 @@ typedef struct churn_sub {
 struct churn {
   fixture *f;
   wmiev_source *src;
+  bool firer_fallback; /* the firer delivers without a thread record */
   atomic_bool stop;
   atomic_uint errors; /* callbacks after unsubscribe */
   atomic_uint bad;    /* unexpected statuses */
@@ -1215,9 +1216,17 @@ static void churn_base_cb(const wmiev_event *e, void *payload) {
   atomic_fetch_add(&ch->base_lost, e->lost_before);
 }
 
+/* Test hook (lib/bus/thread_state.c): the calling thread delivers with the
+ * atomic reader count and pins instead of its record. */
+void wmiev__thread_state_test_refuse(void);
+uint32_t wmiev__thread_states_in_use(void);
+
 static void *churn_firer(void *arg) {
   churn *ch = arg;
   uint32_t seq = 0;
+  if (ch->firer_fallback) {
+    wmiev__thread_state_test_refuse();
+  }
   while (!atomic_load(&ch->stop)) {
     (void)wmiev_source_enabled(ch->src);
     wmiev_status st = wmiev_source_fire(ch->src, 0, &seq, 4, NULL);
@@ -1248,13 +1257,20 @@ static void *dispatcher_main(void *arg) {
   return NULL;
 }
 
-static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base) {
+/* Retired snapshots and subscriptions may wait for a delivery in flight, but
+ * no longer: during the churn, never more than this many allocations beyond
+ * the quiet count (each round retires about three; a delivery holds back
+ * at most the rounds it overlaps). */
+#define CHURN_RETIRED_MAX 24u
+
+static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base, bool firer_fallback) {
   f->opts.queue_capacity = 256;
   bus_start_mode(f, mode);
   tprov *a = toaster(f, 'A', 1);
   churn *ch = calloc(1, sizeof *ch);
   assert_non_null(ch);
   ch->f = f;
+  ch->firer_fallback = firer_fallback;
   ch->src = src_open(f, a, &guid_ev);
   atomic_init(&ch->stop, false);
   atomic_init(&ch->errors, 0);
@@ -1290,6 +1306,7 @@ static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base) {
   assert_int_equal(pthread_create(&firer, NULL, churn_firer, ch), 0);
 
   unsigned waited_out = 0;
+  uint64_t peak_extra = 0;
   for (size_t i = 0; i < CHURN_ROUNDS; i++) {
     churn_sub *c = &ch->subs[i];
     wmiev_subscription *sub = NULL;
@@ -1304,6 +1321,10 @@ static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base) {
     } /* odd rounds: at once, racing with deliveries that may have picked it up */
     assert_status(wmiev_bus_unsubscribe(sub), WMIEV_STATUS_SUCCESS);
     atomic_store(&c->unsubscribed, true);
+    uint64_t now_live = debug_alloc_live_count(f->d);
+    if (now_live > live && now_live - live > peak_extra) {
+      peak_extra = now_live - live;
+    }
   }
   atomic_store(&ch->stop, true);
   assert_int_equal(pthread_join(firer, NULL), 0);
@@ -1317,6 +1338,12 @@ static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base) {
   assert_int_equal(atomic_load(&ch->errors), 0);
   assert_int_equal(atomic_load(&ch->bad), 0);
   assert_int_equal(waited_out, 0);
+  /* Reclamation kept up with the churn (queued events hold no subscription
+   * memory, so this holds in pumped mode too). */
+  if (peak_extra > CHURN_RETIRED_MAX) {
+    fail_msg("%llu allocations held back during the churn (at most %u expected)",
+             (unsigned long long)peak_extra, CHURN_RETIRED_MAX);
+  }
   uint64_t ok = atomic_load(&ch->fired_ok);
   uint64_t dropped = atomic_load(&ch->fired_dropped);
   uint64_t churn_calls = 0;
@@ -1369,13 +1396,129 @@ static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base) {
 }
 
 static void test_unsubscribe_race_sync(void **state) {
-  unsubscribe_race(*state, WMIEV_DELIVERY_SYNC, true);
+  unsubscribe_race(*state, WMIEV_DELIVERY_SYNC, true, false);
 }
 static void test_unsubscribe_race_sync_enable_churn(void **state) {
-  unsubscribe_race(*state, WMIEV_DELIVERY_SYNC, false);
+  unsubscribe_race(*state, WMIEV_DELIVERY_SYNC, false, false);
 }
 static void test_unsubscribe_race_pumped(void **state) {
-  unsubscribe_race(*state, WMIEV_DELIVERY_PUMPED, true);
+  unsubscribe_race(*state, WMIEV_DELIVERY_PUMPED, true, false);
+}
+/* The same with the firing thread on the fallback (no thread record: a
+ * process with more threads than records, or nesting deeper than one). */
+static void test_unsubscribe_race_sync_fallback(void **state) {
+  unsubscribe_race(*state, WMIEV_DELIVERY_SYNC, true, true);
+}
+static void test_unsubscribe_race_pumped_fallback(void **state) {
+  unsubscribe_race(*state, WMIEV_DELIVERY_PUMPED, true, true);
+}
+
+/* ---- Deliveries nested deeper than a thread record holds ----------------------------------- */
+
+#define NEST_DEPTH 20 /* deeper than WMIEV__NEST_MAX (16) */
+
+typedef struct nester {
+  wmiev_source *src;
+  wmiev_subscription *victim;
+  int depth;
+  int calls;
+  int victim_calls;
+  wmiev_status inner_status;
+} nester;
+
+static void nest_cb(const wmiev_event *e, void *payload) {
+  nester *n = payload;
+  (void)e;
+  int depth = ++n->depth;
+  n->calls++;
+  if (depth == NEST_DEPTH - 2) {
+    /* From inside a delivery on the fallback: the victim's callback is not
+     * running anywhere, so this returns at once, and none of the deliveries
+     * still on this thread's stack calls it afterwards. */
+    n->inner_status = wmiev_bus_unsubscribe(n->victim);
+  }
+  if (depth < NEST_DEPTH) {
+    uint32_t v = (uint32_t)depth;
+    (void)wmiev_source_fire(n->src, 0, &v, sizeof v, NULL);
+  }
+  n->depth--;
+}
+
+static void victim_cb(const wmiev_event *e, void *payload) {
+  (void)e;
+  ((nester *)payload)->victim_calls++;
+}
+
+static void test_nesting_deeper_than_record(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_SYNC);
+  tprov *a = toaster(f, 'A', 1);
+  nester n = {.src = src_open(f, a, &guid_ev), .inner_status = WMIEV_STATUS_UNSUCCESSFUL};
+  wmiev_subscription *outer = NULL;
+  assert_status(wmiev_bus_subscribe(f->bus, &guid_ev, nest_cb, &n, &outer), WMIEV_STATUS_SUCCESS);
+  assert_status(wmiev_bus_subscribe(f->bus, &guid_ev, victim_cb, &n, &n.victim),
+                WMIEV_STATUS_SUCCESS);
+  uint64_t live = debug_alloc_live_count(f->d);
+  uint32_t v = 0;
+  assert_status(wmiev_source_fire(n.src, 0, &v, sizeof v, NULL), WMIEV_STATUS_SUCCESS);
+  assert_status(n.inner_status, WMIEV_STATUS_SUCCESS);
+  assert_int_equal(n.calls, NEST_DEPTH);
+  assert_int_equal(n.victim_calls, 0);
+  assert_int_equal(n.depth, 0);
+  wmiev_bus_stats st = stats(f);
+  assert_int_equal(st.fired, NEST_DEPTH);
+  assert_int_equal(st.delivered, NEST_DEPTH);
+  assert_int_equal(st.callbacks, NEST_DEPTH);
+  uint64_t delivered = 0;
+  wmiev_subscription_counts(outer, &delivered, NULL);
+  assert_int_equal(delivered, NEST_DEPTH);
+  /* The victim was retired while deliveries (on the fallback too) still
+   * held it; once they are over, the next change frees it. */
+  assert_status(wmiev_bus_unsubscribe(outer), WMIEV_STATUS_SUCCESS);
+  assert_true(debug_alloc_live_count(f->d) < live);
+  assert_status(wmiev_source_fire(n.src, 0, &v, sizeof v, NULL), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(n.calls, NEST_DEPTH);
+}
+
+/* ---- Thread records are given back when threads exit --------------------------------------- */
+
+#define RECORD_THREADS 600 /* more than the table holds (512) */
+
+typedef struct record_user {
+  wmiev_source *src;
+  wmiev_status status;
+} record_user;
+
+static void *fire_once_and_exit(void *arg) {
+  record_user *u = arg;
+  uint32_t v = 7;
+  u->status = wmiev_source_fire(u->src, 0, &v, sizeof v, NULL);
+  return NULL;
+}
+
+static void test_thread_records_recycled(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_SYNC);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, sink_new(f), &guid_ev);
+  record_user u = {.src = src_open(f, a, &guid_ev)};
+  uint32_t v = 1;
+  assert_status(wmiev_source_fire(u.src, 0, &v, sizeof v, NULL), WMIEV_STATUS_SUCCESS);
+  uint32_t in_use = wmiev__thread_states_in_use(); /* this thread's (and other tests' threads') */
+  for (int i = 0; i < RECORD_THREADS; i++) {
+    pthread_t t;
+    u.status = WMIEV_STATUS_UNSUCCESSFUL;
+    assert_int_equal(pthread_create(&t, NULL, fire_once_and_exit, &u), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_status(u.status, WMIEV_STATUS_SUCCESS);
+    /* The exited thread's record is free again. */
+    assert_int_equal(wmiev__thread_states_in_use(), in_use);
+  }
+  wmiev_bus_stats st = stats(f);
+  assert_int_equal(st.fired, RECORD_THREADS + 1);
+  assert_int_equal(st.delivered, RECORD_THREADS + 1);
+  assert_int_equal(st.callbacks, RECORD_THREADS + 1);
+  assert_int_equal(s->n, RECORD_THREADS + 1);
 }
 
 /* ==== 7. Two threads firing through one source ================================================ */
@@ -1901,6 +2044,10 @@ int main(void) {
       T(test_unsubscribe_race_sync),
       T(test_unsubscribe_race_sync_enable_churn),
       T(test_unsubscribe_race_pumped),
+      T(test_unsubscribe_race_sync_fallback),
+      T(test_unsubscribe_race_pumped_fallback),
+      T(test_nesting_deeper_than_record),
+      T(test_thread_records_recycled),
       T(test_parallel_fire_sync),
       T(test_parallel_fire_pumped),
       T(test_close_and_leftovers),
