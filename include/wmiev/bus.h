@@ -111,8 +111,9 @@ typedef struct wmiev_bus_options {
   wmiev_clock clock;        /**< NULL now: the system clock, coarse unless precise_clock */
   /** With no clock given: read the system time precisely for every event
    *  (about 23 ns here) instead of the tick-granular time Windows stamps
-   *  events with (KeQuerySystemTime; CLOCK_REALTIME_COARSE, about 5 ns,
-   *  4 ms steps on this machine). docs/decisions.md D18. */
+   *  events with (KeQuerySystemTime; here the library's tick clock: one
+   *  load, 1 ms steps, kept by a background thread while it is read).
+   *  docs/decisions.md D18, D20; docs/threading.md. */
   bool precise_clock;
   uint32_t irp_timeout_ms;  /**< passed to the registry (0: 5000) */
   /** Called for every warning, outside library locks, on the thread that caused it. */

@@ -58,17 +58,17 @@ void wmiev_bus_free_event(wmiev_bus *bus, void *wnode) {
 
 /* ---- Clock ------------------------------------------------------------------- */
 
+/* Windows stamps events with KeQuerySystemTime, which reads a time the clock
+ * interrupt updates once per tick: a tick-granular clock is the faithful one
+ * (decisions D18), and the tick clock reads it with one load (D20). The fire
+ * path calls the inline wmiev__bus_now() (bus_internal.h). */
 int64_t wmiev_bus_now(wmiev_bus *bus) {
-  if (bus != NULL && bus->options.clock.now != NULL) {
-    return bus->options.clock.now(bus->options.clock.ctx);
-  }
-  /* Windows stamps events with KeQuerySystemTime, which reads a time the
-   * clock interrupt updates once per tick: a coarse clock is the faithful
-   * one, and it costs a quarter of a precise read here (decisions D18). */
-  if (bus != NULL && bus->options.precise_clock) {
-    return wmiev__system_time_100ns();
-  }
-  return wmiev__system_time_100ns_coarse();
+  return bus != NULL ? wmiev__bus_now(bus) : wmiev__tick_clock_now();
+}
+
+/* Whether the bus reads the tick clock, and so holds a reference to it. */
+static bool uses_tick_clock(const wmiev_bus_options *options) {
+  return options->clock.now == NULL && !options->precise_clock;
 }
 
 /* ---- GUID table ---------------------------------------------------------------- */
@@ -257,6 +257,10 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
+  /* Starts nothing yet: the ticker starts at the first read (tick_clock.h). */
+  if (uses_tick_clock(&bus->options)) {
+    wmiev__tick_clock_acquire();
+  }
   *out = bus;
   return WMIEV_STATUS_SUCCESS;
 }
@@ -292,8 +296,12 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
   wmiev__mutex_destroy(&bus->lock);
   wmiev__mutex_destroy(&bus->dispatch_lock);
   wmiev__mutex_destroy(&bus->control);
+  bool ticks = uses_tick_clock(&bus->options);
   wmiev_allocator allocator = bus->allocator;
   allocator.free(bus, sizeof *bus, allocator.ctx);
+  if (ticks) {
+    wmiev__tick_clock_release(); /* the last one stops and joins the ticker */
+  }
 }
 
 wmiev_registry *wmiev_bus_registry(wmiev_bus *bus) { return bus != NULL ? bus->registry : NULL; }

@@ -34,6 +34,7 @@
 #include "counter.h"
 #include "core/registry_internal.h"
 #include "platform/platform.h"
+#include "platform/tick_clock.h"
 #include "queue.h"
 #include "thread_state.h"
 
@@ -165,6 +166,16 @@ struct wmiev_bus {
 };
 
 /* ---- bus.c ------------------------------------------------------------------ */
+/* wmiev_bus_now() for the fire path, inlined (bus.c says why this clock). */
+static inline int64_t wmiev__bus_now(wmiev_bus *bus) {
+  if (bus->options.clock.now != NULL) {
+    return bus->options.clock.now(bus->options.clock.ctx);
+  }
+  if (bus->options.precise_clock) {
+    return wmiev__system_time_100ns();
+  }
+  return wmiev__tick_clock_now();
+}
 void *wmiev__bus_alloc(wmiev_bus *bus, size_t size);
 void wmiev__bus_free(wmiev_bus *bus, void *ptr, size_t size);
 /* Bytes asked of wmiev_bus_alloc_event() for a WNODE (at least a header is

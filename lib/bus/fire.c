@@ -311,7 +311,7 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
     return WMIEV_STATUS_SUCCESS;
   }
   if ((view.flags & WNODE_FLAG_USE_TIMESTAMP) == 0) {
-    int64_t now = wmiev_bus_now(bus);
+    int64_t now = wmiev__bus_now(bus);
     memcpy(bytes + offsetof(WNODE_HEADER, TimeStamp), &now, sizeof now);
     view.timestamp = now;
   }
@@ -467,7 +467,7 @@ wmiev_status wmiev__fire_event_general(wmiev_bus *bus, uint32_t provider_id, con
 wmiev_status wmiev__fire_checked(wmiev_bus *bus, bus_guid *g, uint32_t provider_id,
                                  uint32_t instance_index, bool pdo_names, const void *data,
                                  uint32_t size, wmiev_diag *diag) {
-  int64_t now = wmiev_bus_now(bus);
+  int64_t now = wmiev__bus_now(bus);
   if (bus->options.delivery != WMIEV_DELIVERY_SYNC) {
     if (!wmiev__enqueue(bus, g, pdo_names ? WMIEV__QUEUED_FIRE_PDO : WMIEV__QUEUED_FIRE,
                         provider_id, instance_index, now, data, size)) {

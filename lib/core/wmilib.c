@@ -25,6 +25,7 @@
 #include <wmiev/name.h>
 #include <wmiev/wnode_validate.h>
 
+#include "platform/tick_clock.h"
 #include "registry_internal.h"
 
 #define AT(type, member) ((uint32_t)offsetof(type, member))
@@ -619,9 +620,10 @@ static wmiev_status reply_too_small(const reply *r, uint64_t needed) {
   return wmiev_irp_complete(r->irp, WMIEV_STATUS_SUCCESS, TOO_SMALL_SIZE);
 }
 
-/* The header fields every data reply refreshes. */
+/* The header fields every data reply refreshes. TimeStamp is what
+ * KeQuerySystemTime returns (spec §4.3 and §4.5), the tick clock (D20). */
 static void stamp_reply(uint8_t *buf, uint32_t buffer_size) {
-  int64_t now = wmiev__system_time_100ns();
+  int64_t now = wmiev__tick_clock_now();
   put32(buf, AT(WNODE_HEADER, BufferSize), buffer_size);
   memcpy(buf + AT(WNODE_HEADER, TimeStamp), &now, sizeof now);
 }
