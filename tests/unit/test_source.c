@@ -1774,47 +1774,63 @@ static void test_no_alloc_when_firing_pumped(void **state) {
   no_alloc_when_firing(*state, WMIEV_DELIVERY_PUMPED);
 }
 
-/* Out of memory while firing (a sync event too large for any stack buffer):
- * through either path a failure is STATUS_INSUFFICIENT_RESOURCES, counted
- * dropped, and nothing half-delivered or leaked. */
+/* Out of memory building a big event's WNODE on request (sync, past the
+ * delivery context's buffer): the fire itself allocates nothing, so it
+ * succeeds and delivers through either path; the accessors give NULL (size
+ * 0) for that delivery, the counters are those of any delivered event, and
+ * nothing is left allocated (the fixture's teardown checks leaks; ASan). */
 static void test_fire_fault(void **state) {
   fixture *f = *state;
   f->opts.max_event_size = 8192;
   bus_start(f);
   tprov *a = toaster(f, 'A', 1);
   sink *s = subscribe(f, NULL, &guid_ev);
+  s->wnode_may_fail = true;
   wmiev_source *src = src_open(f, a, &guid_ev);
   static uint8_t data[8000];
   pattern(data, sizeof data, 3);
-  uint64_t delivered = 0, failed = 0;
+  uint64_t built = 0, failed = 0;
   for (int path = 0; path < 2; path++) {
     for (uint64_t n = 1; n <= 4; n++) {
       wmiev_bus_stats b0 = stats(f);
       size_t had = s->n;
+      uint64_t live = debug_alloc_live_count(f->d);
       debug_alloc_fail_nth(f->d, n, false);
       wmiev_diag d;
       memset(&d, 0, sizeof d);
       wmiev_status st =
           path == 0 ? wmiev_source_fire(src, 0, data, sizeof data, &d)
                     : wmiev_bus_fire_event(f->bus, a->device, &guid_ev, 0, data, sizeof data, &d);
+      bool hit = debug_alloc_failure_hit(f->d);
       debug_alloc_fail_nth(f->d, 0, false);
+      assert_status(st, WMIEV_STATUS_SUCCESS);
       wmiev_bus_stats b1 = stats(f);
-      if (WMIEV_SUCCESS(st)) {
-        assert_ends(&b0, &b1, 1, (expect_end){.delivered = 1});
-        assert_int_equal(s->n, had + 1);
-        assert_int_equal(s->ev[had].data_size, sizeof data);
-        assert_memory_equal(s->ev[had].wnode + 64, data, sizeof data);
-        delivered++;
-      } else {
-        assert_status(st, WMIEV_STATUS_INSUFFICIENT_RESOURCES);
-        assert_status(d.status, st);
-        assert_ends(&b0, &b1, 1, (expect_end){.dropped = 1});
-        assert_int_equal(s->n, had);
+      assert_ends(&b0, &b1, 1, (expect_end){.delivered = 1});
+      assert_int_equal(b1.callbacks - b0.callbacks, 1);
+      for (int w = 1; w < WMIEV_WARN_COUNT_; w++) {
+        assert_int_equal(b1.warnings[w], b0.warnings[w]);
+      }
+      assert_int_equal(debug_alloc_live_count(f->d), live);
+      assert_int_equal(s->n, had + 1);
+      const got *g = &s->ev[had];
+      assert_int_equal(g->data_size, sizeof data);
+      assert_ptr_equal(g->data_ptr, data);
+      assert_int_equal(g->instance_index, 0);
+      if (hit) {
+        assert_null(g->wnode);
+        assert_int_equal(g->wnode_size, 0);
         failed++;
+      } else {
+        assert_non_null(g->wnode);
+        assert_int_equal(g->wnode_size, 64u + sizeof data);
+        assert_memory_equal(g->wnode + 64, data, sizeof data);
+        built++;
       }
     }
   }
-  assert_int_equal(delivered + failed, 8);
+  /* The WNODE is the only allocation of such a delivery: N = 1 hit it, once per path. */
+  assert_int_equal(failed, 2);
+  assert_int_equal(built, 6);
   check_accounting(f);
 }
 
