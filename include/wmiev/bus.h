@@ -16,10 +16,11 @@
  *    calls wmiev_bus_dispatch() (simulators that step time);
  *  - WMIEV_DELIVERY_LIBUV: events wait in the queue and a libuv loop thread
  *    delivers them (uv.h).
- * Firing never blocks on a consumer and never allocates in steady state;
- * when the queue is full the event is dropped and counted, per GUID and per
- * subscriber. Callbacks never run under a library lock. Threading rules:
- * docs/threading.md.
+ * Firing never blocks on a consumer and never allocates in steady state
+ * (only a subscriber asking for the WNODE of an event over 1152 bytes costs
+ * one allocation per delivery, wmiev_event_wnode()); when the queue is full
+ * the event is dropped and counted, per GUID and per subscriber. Callbacks
+ * never run under a library lock. Threading rules: docs/threading.md.
  *
  * Windows kernel builds: WMI itself is the bus. The calls forward to the
  * kernel routines named under "Windows:" below, at the IRQL those routines
@@ -209,8 +210,11 @@ WMIEV_EXTERN wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmi
  *        event (SINGLE_INSTANCE | EVENT_ITEM | STATIC_INSTANCE_NAMES, plus
  *        PDO_INSTANCE_NAMES for a PDO-named block; data at offset 64) for
  *        @p device's block @p guid, instance @p instance_index, and fires it.
- *        The data is copied: the caller keeps @p data (the WDK face's
- *        WmiFireEvent frees its EventData itself).
+ *        The caller keeps @p data (the WDK face's WmiFireEvent frees its
+ *        EventData itself): in sync mode subscribers read it in place while
+ *        this call runs (wmiev_event.data is @p data; no WNODE is built
+ *        unless a subscriber asks for one, wmiev_event_wnode()); in pumped
+ *        and libuv mode it is copied into the queue before the call returns.
  *        Windows: the data is copied into nonpaged pool and the copy passed
  *        to WmiFireEvent, which takes it, whatever its status (spec §9.9;
  *        docs/windows.md). IRQL <= DISPATCH_LEVEL; above it
