@@ -16,10 +16,11 @@
  *    calls wmiev_bus_dispatch() (simulators that step time);
  *  - WMIEV_DELIVERY_LIBUV: events wait in the queue and a libuv loop thread
  *    delivers them (uv.h).
- * Firing never blocks on a consumer and never allocates in steady state;
- * when the queue is full the event is dropped and counted, per GUID and per
- * subscriber. Callbacks never run under a library lock. Threading rules:
- * docs/threading.md.
+ * Firing never blocks on a consumer and never allocates in steady state
+ * (only a subscriber asking for the WNODE of an event over 1152 bytes costs
+ * one allocation per delivery, wmiev_event_wnode()); when the queue is full
+ * the event is dropped and counted, per GUID and per subscriber. Callbacks
+ * never run under a library lock. Threading rules: docs/threading.md.
  *
  * Windows kernel builds: WMI itself is the bus. The calls forward to the
  * kernel routines named under "Windows:" below, at the IRQL those routines
@@ -210,8 +211,11 @@ WMIEV_EXTERN wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmi
  *        event (SINGLE_INSTANCE | EVENT_ITEM | STATIC_INSTANCE_NAMES, plus
  *        PDO_INSTANCE_NAMES for a PDO-named block; data at offset 64) for
  *        @p device's block @p guid, instance @p instance_index, and fires it.
- *        The data is copied: the caller keeps @p data (the WDK face's
- *        WmiFireEvent frees its EventData itself).
+ *        The caller keeps @p data (the WDK face's WmiFireEvent frees its
+ *        EventData itself): in sync mode subscribers read it in place while
+ *        this call runs (wmiev_event.data is @p data; no WNODE is built
+ *        unless a subscriber asks for one, wmiev_event_wnode()); in pumped
+ *        and libuv mode it is copied into the queue before the call returns.
  *        Windows: the data is copied into nonpaged pool and the copy passed
  *        to WmiFireEvent, which takes it, whatever its status (spec §9.9;
  *        docs/windows.md). IRQL <= DISPATCH_LEVEL; above it
@@ -225,11 +229,16 @@ WMIEV_EXTERN wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *dev
 
 /* ---- Consuming ---------------------------------------------------------------- */
 
-/** An event as a subscriber receives it. Everything is valid during the callback only. */
+/**
+ * An event as a subscriber receives it: a small descriptor. Everything is
+ * valid during the callback only.
+ *
+ * The WNODE the event travels in, and its validated view, are not fields:
+ * wmiev_event_wnode() and wmiev_event_view() return them, building them on
+ * first request for an event the bus never held as a WNODE (docs/decisions.md
+ * D21). A subscriber that reads only these fields costs the bus no WNODE.
+ */
 typedef struct wmiev_event {
-  const void *wnode;          /**< the WNODE as delivered (read-only) */
-  uint32_t wnode_size;        /**< its BufferSize */
-  wmiev_wnode_view view;      /**< the validated view of `wnode` */
   GUID guid;
   uint32_t provider_id;
   int64_t timestamp;          /**< 100-ns units since 1601 */
@@ -237,12 +246,51 @@ typedef struct wmiev_event {
   uint32_t instance_index;    /**< static index, when !has_name */
   const uint16_t *name_utf16; /**< the dynamic name (no trailing NUL), when has_name */
   uint32_t name_units;
-  const void *data;           /**< instance data (NULL when data_size is 0) */
+  /** Instance data (NULL when data_size is 0), read-only. For a synchronous
+   *  wmiev_bus_fire_event() or wmiev_source_fire() this is the firing
+   *  caller's own buffer, not a copy (the fire call is still running); in
+   *  pumped and libuv mode, a copy held in the bus's queue; for an event
+   *  fired as a WNODE (and on Windows, always), the data inside that WNODE. */
+  const void *data;
   uint32_t data_size;
   uint64_t lost_before;       /**< events this subscriber lost (queue full) since its last one */
   bool from_reference;        /**< delivered by resolving a WNODE_EVENT_REFERENCE */
   void *internal;             /**< library-private */
 } wmiev_event;
+
+/**
+ * @brief The WNODE the event was delivered in (read-only), its BufferSize in
+ *        *@p size when @p size is not NULL.
+ *
+ * For an event fired as a WNODE (wmiev_bus_write_event(), an event
+ * reference resolved by query) it is that WNODE, at no cost. For one the
+ * bus never held as a WNODE (a synchronous wmiev_bus_fire_event() or
+ * wmiev_source_fire(), or a queued fire delivered in pumped or libuv mode)
+ * it is built on the first call: the WNODE WmiFireEvent builds
+ * (SINGLE_INSTANCE | EVENT_ITEM | STATIC_INSTANCE_NAMES, PDO_INSTANCE_NAMES
+ * for a PDO-named block, data at offset 64), byte for byte the one
+ * wmiev_bus_write_event() would deliver for it, with the data as it is at
+ * that moment. It is kept for the rest of the delivery: every call, from
+ * every subscriber of the same delivery, returns the same pointer. WNODEs
+ * of up to 1152 bytes (data up to 1088 bytes: every event under the default
+ * max_event_size) are built in the delivery's context on the delivering
+ * thread's stack, larger ones in memory from the bus's allocator, freed when
+ * the delivery ends; NULL (and *@p size 0) when that allocation fails, and
+ * for a NULL @p event. Valid during the callback only.
+ *
+ * Windows: the WNODE the kernel passed to the notification callback.
+ */
+WMIEV_EXTERN const void *wmiev_event_wnode(const wmiev_event *event, uint32_t *size);
+
+/**
+ * @brief The validated view of the event's WNODE (what wmiev_wnode_validate()
+ *        returns for it; its pointers point into that WNODE). Built with the
+ *        WNODE (wmiev_event_wnode()); NULL exactly when wmiev_event_wnode()
+ *        would return NULL. Valid during the callback only.
+ *
+ * Windows: the view the notification callback validated the kernel's WNODE with.
+ */
+WMIEV_EXTERN const wmiev_wnode_view *wmiev_event_view(const wmiev_event *event);
 
 /**
  * @brief The event's instance name in UTF-8: the dynamic name, or the static

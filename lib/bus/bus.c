@@ -154,12 +154,6 @@ void wmiev__bus_warn(wmiev_bus *bus, bus_guid *g, wmiev_warning warning, const c
 
 /* ---- Create / destroy ---------------------------------------------------------------- */
 
-/* Bytes of the dispatcher's scratch: the largest WNODE a queued record can
- * become, then room for its name in UTF-8 (3 bytes per UTF-16 unit at most). */
-static size_t scratch_size_for(uint32_t max_event_size) {
-  return ((size_t)max_event_size + 7u) / 8u * 8u + (size_t)max_event_size * 2u + 16u;
-}
-
 wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out) {
   if (out == NULL) {
     return WMIEV_STATUS_INVALID_PARAMETER;
@@ -208,11 +202,7 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   wmiev__map_init(&bus->guids, &bus->allocator);
 
   uint8_t *ring = opts.delivery == WMIEV_DELIVERY_SYNC ? NULL : wmiev__bus_alloc(bus, (size_t)bytes);
-  bus->scratch_size = scratch_size_for(opts.max_event_size);
-  bus->scratch = wmiev__bus_alloc(bus, bus->scratch_size);
-  if ((opts.delivery != WMIEV_DELIVERY_SYNC && ring == NULL) || bus->scratch == NULL) {
-    wmiev__bus_free(bus, ring, (size_t)bytes);
-    wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
+  if (opts.delivery != WMIEV_DELIVERY_SYNC && ring == NULL) {
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -231,7 +221,6 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   wmiev_status status = wmiev_registry_create(&ropts, &bus->registry);
   if (!WMIEV_SUCCESS(status)) {
     wmiev__bus_free(bus, ring, (size_t)bytes);
-    wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return status;
   }
@@ -253,7 +242,6 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     wmiev_registry_destroy(bus->registry);
     wmiev__map_free(&bus->guids);
     wmiev__bus_free(bus, ring, (size_t)bytes);
-    wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -291,7 +279,6 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
   }
   wmiev__map_free(&bus->guids);
   wmiev__bus_free(bus, bus->queue.ring, bus->queue.bytes);
-  wmiev__bus_free(bus, bus->scratch, bus->scratch_size);
   wmiev__cond_destroy(&bus->released);
   wmiev__mutex_destroy(&bus->lock);
   wmiev__mutex_destroy(&bus->dispatch_lock);

@@ -130,7 +130,8 @@ struct wmiev_source {
   wmiev__counter not_enabled;
 };
 
-/* Events up to this size are built on the stack in sync mode. */
+/* WNODEs up to this size are built lazily inside the delivery's context, on
+ * the stack (wmiev_event_wnode; deliver.c); larger ones on the heap. */
 #define WMIEV__STACK_EVENT_BYTES 1152u
 
 struct wmiev_block_handle {
@@ -159,10 +160,6 @@ struct wmiev_bus {
   wmiev_bus_stats stats;
   uint64_t shape_gen; /* bumped by every store of a source's shape (under `lock`) */
   struct wmiev__slot_table *slot_tables; /* every slot table ever used (freed at destroy) */
-  /* Dispatcher scratch (under dispatch_lock): a WNODE rebuilt from a queued
-   * record, and the UTF-8 name of the event being delivered. */
-  uint8_t *scratch;
-  size_t scratch_size;
 };
 
 /* ---- bus.c ------------------------------------------------------------------ */
@@ -216,13 +213,24 @@ typedef struct wmiev__delivery {
 /* True if this thread is inside `sub`'s callback (unsubscribe then does not wait). */
 bool wmiev__in_callback_of(const wmiev_subscription *sub);
 
+/* Where the WNODE behind a delivered event comes from (wmiev_event_wnode()). */
+typedef struct wmiev__event_origin {
+  /* The WNODE the event was fired in and its validated view, both valid
+   * until the delivery ends; NULL: built from the event's fields on first
+   * request (a WmiFireEvent-style event: sync fire, or a queued fire record). */
+  const uint8_t *wnode;
+  const wmiev_wnode_view *view;
+  bool pdo_names; /* built: with PDO_INSTANCE_NAMES */
+} wmiev__event_origin;
+
 /* Delivers a validated event WNODE to the GUID's subscribers (no lock held).
  * Counts delivered / discarded. `wnode` must be 8-aligned. */
 void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
                     const wmiev__delivery *how);
 /* The same for an event already filled in (wmiev__event_fill or the fast
- * path's own); sets lost_before and internal. */
-void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev);
+ * path's own) whose WNODE comes from `origin`; sets lost_before and internal. */
+void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev,
+                          const wmiev__event_origin *origin);
 
 /* ---- snapshot.c ----------------------------------------------------------------- */
 
@@ -289,14 +297,18 @@ wmiev_status wmiev__fire_checked(wmiev_bus *bus, bus_guid *g, uint32_t provider_
 /* Calls the warning hook for a NOT_ENABLED event (no lock; hook set). */
 void wmiev__warn_not_enabled_hook(wmiev_bus *bus);
 
-/* Builds the WNODE WmiFireEvent fires into `out` and the event a subscriber
- * receives for it, without validating (valid by construction). */
-void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uint32_t provider_id,
-                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                            const void *data, uint32_t size);
-/* Builds the WNODE WmiFireEvent fires (static-name single instance, data at 64). */
-void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
-                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                             const void *data, uint32_t size);
+/* The event a subscriber receives for a WmiFireEvent-style event, and its
+ * origin (no WNODE yet: built on request from these fields and
+ * `pdo_names`). `data` is used in place, not copied. */
+void wmiev__fire_event_fill(wmiev_event *ev, wmiev__event_origin *origin, const GUID *guid,
+                            uint32_t provider_id, uint32_t instance_index, bool pdo_names,
+                            int64_t timestamp, const void *data, uint32_t size);
+/* Builds the WNODE WmiFireEvent fires (static-name single instance, data at
+ * 64) into `out` (8-aligned, 64 + size bytes) and the view
+ * wmiev_wnode_validate() returns for it, without validating (valid by
+ * construction). */
+void wmiev__build_fire_wnode(uint8_t *out, wmiev_wnode_view *view, const GUID *guid,
+                             uint32_t provider_id, uint32_t instance_index, bool pdo_names,
+                             int64_t timestamp, const void *data, uint32_t size);
 
 #endif /* WMIEV_BUS_INTERNAL_H */

@@ -33,18 +33,36 @@ bool wmiev__in_callback_of(const wmiev_subscription *sub) {
   return false;
 }
 
-/* ---- The instance name, computed on demand -------------------------------------------- */
+/* ---- The delivery's context: the WNODE and the name, computed on demand ------------------- */
 
 /* Room on the stack for most names; longer ones are allocated for the callback. */
 #define NAME_STACK_BYTES 512u
 
+/* What wmiev_event_wnode(), wmiev_event_view() and wmiev_event_name_utf8()
+ * keep for one delivery (ev->internal points here). A delivery sets the
+ * first seven fields; the rest is written only when something is built
+ * (perf: no zeroing, decisions D21). */
 typedef struct event_ctx {
   wmiev_bus *bus;
-  const char *name; /* NULL until asked */
-  char stack[NAME_STACK_BYTES];
-  char *heap;
+  const char *name;             /* NULL until asked */
+  char *heap;                   /* a long name, heap_size bytes */
+  const uint8_t *wnode;         /* the WNODE: the origin's, or built here; NULL until built */
+  const wmiev_wnode_view *view; /* its view (when wnode != NULL) */
+  uint8_t wnode_state;          /* WNODE_* below */
+  uint8_t *wnode_heap;          /* a built WNODE too big for wnode_stack */
   size_t heap_size;
+  size_t wnode_heap_size;
+  wmiev_wnode_view built_view;
+  char stack[NAME_STACK_BYTES];
+  _Alignas(8) uint8_t wnode_stack[WMIEV__STACK_EVENT_BYTES];
 } event_ctx;
+
+enum {
+  WNODE_HELD = 0,     /* the event was fired as a WNODE: `wnode` and `view` are it */
+  WNODE_LAZY = 1,     /* built on request, without PDO_INSTANCE_NAMES */
+  WNODE_LAZY_PDO = 2, /* ... with it */
+  WNODE_FAILED = 3    /* building it ran out of memory: NULL for this delivery */
+};
 
 static void *name_alloc(size_t size, void *bus) { return wmiev__bus_alloc(bus, size); }
 
@@ -62,9 +80,11 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
     return c->name;
   }
   c->name = "";
+  /* A built WNODE is always single-instance; only a held one can be ALL_DATA. */
+  bool all_data = c->wnode_state == WNODE_HELD && c->view->kind == WMIEV_WNODE_ALL_DATA;
   if (event->has_name) {
     c->name = convert_units(c, event->name_utf16, event->name_units);
-  } else if (event->view.kind != WMIEV_WNODE_ALL_DATA) {
+  } else if (!all_data) {
     uint16_t units[NAME_STACK_BYTES / 2];
     size_t needed = 0;
     wmiev_status st =
@@ -83,6 +103,62 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
     }
   }
   return c->name;
+}
+
+/* The WNODE WmiFireEvent builds for the event, built once per delivery: in
+ * the context when it fits, else on the heap (freed by release_ctx). */
+static void build_wnode(event_ctx *c, const wmiev_event *event) {
+  size_t total = sizeof(WNODE_SINGLE_INSTANCE) + (size_t)event->data_size;
+  uint8_t *out = c->wnode_stack;
+  if (total > sizeof c->wnode_stack) {
+    out = wmiev__bus_alloc(c->bus, total);
+    if (out == NULL) {
+      c->wnode_state = WNODE_FAILED;
+      return;
+    }
+    c->wnode_heap = out;
+    c->wnode_heap_size = total;
+  }
+  wmiev__build_fire_wnode(out, &c->built_view, &event->guid, event->provider_id,
+                          event->instance_index, c->wnode_state == WNODE_LAZY_PDO, event->timestamp,
+                          event->data, event->data_size);
+  c->wnode = out;
+  c->view = &c->built_view;
+}
+
+/* The context's WNODE, built if it is due and was not yet. */
+static event_ctx *ctx_with_wnode(const wmiev_event *event) {
+  if (event == NULL || event->internal == NULL) {
+    return NULL;
+  }
+  event_ctx *c = event->internal;
+  if (c->wnode == NULL && c->wnode_state != WNODE_FAILED) {
+    build_wnode(c, event);
+  }
+  return c->wnode != NULL ? c : NULL;
+}
+
+const void *wmiev_event_wnode(const wmiev_event *event, uint32_t *size) {
+  event_ctx *c = ctx_with_wnode(event);
+  if (size != NULL) {
+    *size = c != NULL ? c->view->buffer_size : 0;
+  }
+  return c != NULL ? c->wnode : NULL;
+}
+
+const wmiev_wnode_view *wmiev_event_view(const wmiev_event *event) {
+  event_ctx *c = ctx_with_wnode(event);
+  return c != NULL ? c->view : NULL;
+}
+
+/* Frees what the delivery's callbacks had built on the heap. */
+static void release_ctx(event_ctx *c) {
+  if (c->heap != NULL) {
+    wmiev__bus_free(c->bus, c->heap, c->heap_size);
+  }
+  if (c->wnode_heap != NULL) {
+    wmiev__bus_free(c->bus, c->wnode_heap, c->wnode_heap_size);
+  }
 }
 
 /* ---- Delivery ------------------------------------------------------------------------------ */
@@ -162,12 +238,19 @@ static uint32_t deliver_counted(wmiev_bus *bus, bus_guid *g, wmiev_event *ev,
   return calls;
 }
 
-void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev) {
+void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev,
+                          const wmiev__event_origin *origin) {
+  /* A few stores: the buffers are written only when something is built. */
   event_ctx ctx;
   ctx.bus = bus;
   ctx.name = NULL;
   ctx.heap = NULL;
-  ctx.heap_size = 0;
+  ctx.wnode = origin->wnode;
+  ctx.view = origin->view;
+  ctx.wnode_state = origin->wnode != NULL ? WNODE_HELD
+                    : origin->pdo_names   ? WNODE_LAZY_PDO
+                                          : WNODE_LAZY;
+  ctx.wnode_heap = NULL;
   ev->internal = &ctx;
 
   wmiev__thread_state *me = wmiev__thread_state_get();
@@ -182,9 +265,7 @@ void wmiev__deliver_event(wmiev_bus *bus, bus_guid *g, wmiev_event *ev) {
   }
   /* (`callbacks` is the sum of the subscriptions' `delivered`.) */
   wmiev__counter_bump(calls != 0 ? &g->hot.delivered : &g->hot.discarded, me);
-  if (ctx.heap != NULL) {
-    wmiev__bus_free(bus, ctx.heap, ctx.heap_size);
-  }
+  release_ctx(&ctx);
 }
 
 void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view *view,
@@ -192,7 +273,8 @@ void wmiev__deliver(wmiev_bus *bus, const uint8_t *wnode, const wmiev_wnode_view
   wmiev_event ev;
   wmiev__event_fill(&ev, wnode, view);
   ev.from_reference = how->from_reference;
-  wmiev__deliver_event(bus, how->g, &ev);
+  wmiev__event_origin origin = {wnode, view, false};
+  wmiev__deliver_event(bus, how->g, &ev, &origin);
 }
 
 /* Largest first buffer for resolving a reference (the requester grows past it). */
@@ -292,13 +374,14 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
 /* Delivers one queued record (no lock held). */
 static void deliver_record(wmiev_bus *bus, bus_guid *g, const wmiev__queued *record) {
   if (record->kind != WMIEV__QUEUED_WNODE) {
-    /* Built here from the record: valid by construction, described without
-     * validating it (perf: about 1100 instructions per event). */
+    /* A WmiFireEvent-style record: delivered with its data in place in the
+     * queue; the WNODE is built only if a subscriber asks (decisions D21). */
     wmiev_event ev;
-    wmiev__fire_event_fill(&ev, bus->scratch, &g->guid, record->provider_id, record->instance_index,
+    wmiev__event_origin origin;
+    wmiev__fire_event_fill(&ev, &origin, &g->guid, record->provider_id, record->instance_index,
                            record->kind == WMIEV__QUEUED_FIRE_PDO, record->timestamp, record + 1,
                            record->payload_size);
-    wmiev__deliver_event(bus, g, &ev);
+    wmiev__deliver_event(bus, g, &ev, &origin);
     return;
   }
   /* A driver's WNODE, copied: validated again before anyone reads it. */
@@ -331,8 +414,7 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
      * goes on draining the queue when the callback returns. */
     return 0;
   }
-  /* One dispatcher at a time: records are read in place, and the scratch
-   * buffer is shared. */
+  /* One dispatcher at a time: records are read in place. */
   wmiev__mutex_lock(&bus->dispatch_lock);
   const wmiev_bus *outer = dispatching; /* another bus's dispatch further up */
   dispatching = bus;

@@ -7,9 +7,6 @@
 
 void wmiev__event_fill(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_view *view) {
   memset(ev, 0, sizeof *ev);
-  ev->wnode = wnode;
-  ev->wnode_size = view->buffer_size;
-  ev->view = *view;
   ev->guid = view->guid;
   ev->provider_id = view->provider_id;
   ev->timestamp = view->timestamp;

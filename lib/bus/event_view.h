@@ -11,7 +11,10 @@
 #include <wmiev/bus.h>
 
 /* Fills every field of `ev` that the WNODE determines (not lost_before,
- * from_reference, internal). `wnode` must be 2-aligned (names are read in place). */
+ * from_reference, internal): its pointers point into `wnode`. The WNODE and
+ * `view` themselves are the caller's to keep for wmiev_event_wnode() and
+ * wmiev_event_view() (the event context `internal` points at). `wnode`
+ * must be 2-aligned (names are read in place). */
 void wmiev__event_fill(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_view *view);
 
 /* A UTF-8 copy of `count` UTF-16 units for wmiev_event_name_utf8(): in

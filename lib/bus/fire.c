@@ -16,8 +16,9 @@
  * (which also reads whether the GUID is listened to and the provider
  * enabled), the registry lock once for the block, then either the bus lock
  * once more (no subscriber: not_enabled) or once (enqueue); sync delivery
- * takes none (deliver.c). A WNODE the bus builds itself (fire_event) is
- * described by wmiev__fire_event_fill() instead of being validated again.
+ * takes none (deliver.c). An event the bus builds itself (fire_event) is
+ * described by wmiev__fire_event_fill() without a WNODE; the WNODE is built
+ * (not validated) only if a subscriber asks for it (decisions D21).
  * Sources (source.c) skip steps 1-4 when their cached registration says
  * nothing would be reported, and share steps 5-6 (wmiev__fire_checked).
  */
@@ -333,47 +334,37 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
   return WMIEV_STATUS_SUCCESS;
 }
 
-/* The WNODE WmiFireEvent builds (spec §2.8 worked layout). */
-void wmiev__build_fire_wnode(uint8_t *out, const GUID *guid, uint32_t provider_id,
-                             uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                             const void *data, uint32_t size) {
+/* The WNODE WmiFireEvent builds (spec §2.8 worked layout), built on request
+ * (wmiev_event_wnode, deliver.c), and its view. */
+void wmiev__build_fire_wnode(uint8_t *out, wmiev_wnode_view *v, const GUID *guid,
+                             uint32_t provider_id, uint32_t instance_index, bool pdo_names,
+                             int64_t timestamp, const void *data, uint32_t size) {
+  uint32_t flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
+                   WNODE_FLAG_STATIC_INSTANCE_NAMES |
+                   (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
+  uint32_t total = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + size;
   /* Written in place, field by field (`out` is 8-aligned): building it in a
    * local and copying it over stalled on store forwarding (perf). */
   WNODE_SINGLE_INSTANCE *w = (WNODE_SINGLE_INSTANCE *)(void *)out;
   memset(w, 0, sizeof *w);
-  w->WnodeHeader.BufferSize = (uint32_t)sizeof *w + size;
+  w->WnodeHeader.BufferSize = total;
   w->WnodeHeader.ProviderId = provider_id;
   w->WnodeHeader.TimeStamp.QuadPart = timestamp;
   w->WnodeHeader.Guid = *guid;
-  w->WnodeHeader.Flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
-                         WNODE_FLAG_STATIC_INSTANCE_NAMES |
-                         (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
+  w->WnodeHeader.Flags = flags;
   w->InstanceIndex = instance_index;
   w->DataBlockOffset = (uint32_t)sizeof *w;
   w->SizeDataBlock = size;
   if (size != 0) {
     memcpy(out + sizeof *w, data, size);
   }
-}
-
-void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uint32_t provider_id,
-                            uint32_t instance_index, bool pdo_names, int64_t timestamp,
-                            const void *data, uint32_t size) {
-  wmiev__build_fire_wnode(out, guid, provider_id, instance_index, pdo_names, timestamp, data, size);
-  /* The view wmiev_wnode_validate() returns for this WNODE and what
-   * wmiev__event_fill() makes of it, written directly (perf: the validator
-   * costs about 1100 instructions per event, and a WNODE the bus built is
-   * valid by construction). Keep in step with both: tests/unit/test_source.c
-   * compares every delivered view with the validator's. */
-  const uint8_t *payload = size != 0 ? out + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
-  uint32_t flags = WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM |
-                   WNODE_FLAG_STATIC_INSTANCE_NAMES |
-                   (pdo_names ? WNODE_FLAG_PDO_INSTANCE_NAMES : 0u);
-  uint32_t total = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE) + size;
-  /* Every field by name, without zeroing the 280 bytes first: compilers
-   * turn that into `rep stos`, whose start-up cost showed in the profile.
-   * A field added to wmiev_event or wmiev_wnode_view must be added here. */
-  wmiev_wnode_view *v = &ev->view;
+  /* The view wmiev_wnode_validate() returns for this WNODE, written directly
+   * (perf: the validator costs about 1100 instructions per event, and a
+   * WNODE the bus built is valid by construction). Keep in step with it:
+   * tests/unit/test_source.c compares every built view with the
+   * validator's. Every field by name, without zeroing the view first:
+   * compilers turn that into `rep stos`, whose start-up cost showed in the
+   * profile. A field added to wmiev_wnode_view must be added here. */
   v->kind = WMIEV_WNODE_SINGLE_INSTANCE;
   v->base = out;
   v->buffer_size = total;
@@ -392,7 +383,7 @@ void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uin
   v->instance.name_bytes = 0;
   v->instance.name_offset = 0;
   v->instance.index = instance_index;
-  v->instance.data = payload;
+  v->instance.data = size != 0 ? out + sizeof(WNODE_SINGLE_INSTANCE) : NULL;
   v->instance.data_offset = (uint32_t)sizeof(WNODE_SINGLE_INSTANCE);
   v->instance.size = size;
   v->item_id = 0;
@@ -403,8 +394,20 @@ void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uin
   v->names_present = false;
   memset(&v->target_guid, 0, sizeof v->target_guid);
   v->size_needed = 0;
-  ev->wnode = out;
-  ev->wnode_size = total;
+}
+
+void wmiev__fire_event_fill(wmiev_event *ev, wmiev__event_origin *origin, const GUID *guid,
+                            uint32_t provider_id, uint32_t instance_index, bool pdo_names,
+                            int64_t timestamp, const void *data, uint32_t size) {
+  /* What wmiev__event_fill() makes of the WNODE this event would be, and
+   * what building it later takes (the fields, the PDO flag): no WNODE, no
+   * copy of the data (decisions D21). Every field by name, without zeroing
+   * the event first: compilers turn that into `rep stos`, whose start-up
+   * cost showed in the profile. A field added to wmiev_event must be added
+   * here. */
+  origin->wnode = NULL;
+  origin->view = NULL;
+  origin->pdo_names = pdo_names;
   ev->guid = *guid;
   ev->provider_id = provider_id;
   ev->timestamp = timestamp;
@@ -412,7 +415,7 @@ void wmiev__fire_event_fill(wmiev_event *ev, uint8_t *out, const GUID *guid, uin
   ev->instance_index = instance_index;
   ev->name_utf16 = NULL;
   ev->name_units = 0;
-  ev->data = payload;
+  ev->data = size != 0 ? data : NULL;
   ev->data_size = size;
   ev->lost_before = 0;
   ev->from_reference = false;
@@ -475,23 +478,12 @@ wmiev_status wmiev__fire_checked(wmiev_bus *bus, bus_guid *g, uint32_t provider_
     }
     return WMIEV_STATUS_SUCCESS;
   }
-  /* max_event_size is at most 64 MiB: big events are built on the heap. */
-  _Alignas(8) uint8_t stack[WMIEV__STACK_EVENT_BYTES];
-  size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
-  uint8_t *out = total <= sizeof stack ? stack : wmiev__bus_alloc(bus, total);
-  if (out == NULL) {
-    wmiev__mutex_lock(&bus->lock);
-    WMIEV__COUNT(bus, g, dropped);
-    wmiev__mutex_unlock(&bus->lock);
-    return wmiev_diag_set(diag, WMIEV_STATUS_INSUFFICIENT_RESOURCES, "EventData", 0, "%s",
-                          "out of memory building a large event");
-  }
+  /* Delivered with the caller's data in place: the WNODE is built only if
+   * a subscriber asks for it (wmiev_event_wnode; decisions D21). */
   wmiev_event ev;
-  wmiev__fire_event_fill(&ev, out, &g->guid, provider_id, instance_index, pdo_names, now, data,
+  wmiev__event_origin origin;
+  wmiev__fire_event_fill(&ev, &origin, &g->guid, provider_id, instance_index, pdo_names, now, data,
                          size);
-  wmiev__deliver_event(bus, g, &ev);
-  if (out != stack) {
-    wmiev__bus_free(bus, out, total);
-  }
+  wmiev__deliver_event(bus, g, &ev, &origin);
   return WMIEV_STATUS_SUCCESS;
 }

@@ -186,8 +186,14 @@ static void on_event(const wmiev_event *event, void *payload) {
   pthread_mutex_unlock(&g_lock);
   /* `b` is not touched after this: the callback may release the block. */
   if (callback != NULL) {
-    /* Valid during the call only; the consumer must not keep or change it. */
-    callback((PVOID)(uintptr_t)event->wnode, context);
+    /* Valid during the call only; the consumer must not keep or change it.
+     * An event the bus never held as a WNODE has it built here (NULL only
+     * when a big one finds no memory: the notification is then lost, as
+     * WMI loses events when it runs out). */
+    const void *wnode = wmiev_event_wnode(event, NULL);
+    if (wnode != NULL) {
+      callback((PVOID)(uintptr_t)wnode, context);
+    }
   }
 }
 

@@ -54,6 +54,7 @@ typedef struct fire_env {
   uint8_t *got; /* copy of the delivered WNODE */
   uint32_t got_size;
   wmiev_event got_event; /* pointers in it are dead after the callback; fields only */
+  wmiev_wnode_kind got_kind; /* wmiev_event_view(event)->kind */
   char got_name[600];
   uint64_t warnings[WMIEV_WARN_COUNT_]; /* seen by on_warning */
 } fire_env;
@@ -71,29 +72,32 @@ static void on_warning(wmiev_warning warning, const char *message, void *ctx) {
   }
 }
 
-/* What bus.h promises about any event: its data and name lie inside the
- * delivered WNODE, and data is NULL exactly when data_size is 0. */
+/* What bus.h promises about an event fired as a WNODE: the accessors return
+ * that WNODE (the same pointers every time) and its view, its data and
+ * name lie inside it, and data is NULL exactly when data_size is 0. */
 static void check_event(const wmiev_event *event) {
-  uintptr_t lo = (uintptr_t)event->wnode, hi = lo + event->wnode_size;
+  uint32_t wnode_size = 0;
+  const void *wnode = wmiev_event_wnode(event, &wnode_size);
+  const wmiev_wnode_view *v = wmiev_event_view(event);
+  FUZZ_CHECK(wnode != NULL && v != NULL && wnode_size == v->buffer_size && v->base == wnode);
+  FUZZ_CHECK(wmiev_event_wnode(event, NULL) == wnode && wmiev_event_view(event) == v);
+  uintptr_t lo = (uintptr_t)wnode, hi = lo + wnode_size;
   uintptr_t data = (uintptr_t)event->data;
-  FUZZ_CHECK(event->wnode != NULL && event->wnode_size == event->view.buffer_size);
   if (event->data_size == 0) {
     if (event->data != NULL) {
       fuzz_fail("event data %p with data_size 0 (%s, offset %lld)", event->data,
-                wmiev_wnode_kind_name(event->view.kind), (long long)(data - lo));
+                wmiev_wnode_kind_name(v->kind), (long long)(data - lo));
     }
   } else {
     if (event->data == NULL) {
       fuzz_fail("event data NULL with data_size %u (%s)", (unsigned)event->data_size,
-                wmiev_wnode_kind_name(event->view.kind));
+                wmiev_wnode_kind_name(v->kind));
     }
     if (data < lo || data > hi || event->data_size > hi - data) {
       fuzz_fail("event data [%lld, +%u) outside the %u-byte WNODE (%s)", (long long)(data - lo),
-                (unsigned)event->data_size, (unsigned)event->wnode_size,
-                wmiev_wnode_kind_name(event->view.kind));
+                (unsigned)event->data_size, (unsigned)wnode_size, wmiev_wnode_kind_name(v->kind));
     }
     /* An ALL_DATA event's data is its instances, never its fixed part. */
-    const wmiev_wnode_view *v = &event->view;
     uint64_t fixed = v->fixed_instance_size ? 64u : 60u + 8u * (uint64_t)v->instance_count;
     if (v->kind == WMIEV_WNODE_ALL_DATA && data - lo < fixed) {
       fuzz_fail("ALL_DATA event data at offset %llu, inside the %llu-byte fixed part",
@@ -111,11 +115,14 @@ static void on_event(const wmiev_event *event, void *payload) {
   check_event(event);
   env->deliveries++;
   if (env->got == NULL) {
-    env->got = malloc(event->wnode_size == 0 ? 1 : event->wnode_size);
+    uint32_t wnode_size = 0;
+    const void *wnode = wmiev_event_wnode(event, &wnode_size);
+    env->got = malloc(wnode_size == 0 ? 1 : wnode_size);
     FUZZ_CHECK(env->got != NULL);
-    memcpy(env->got, event->wnode, event->wnode_size);
-    env->got_size = event->wnode_size;
+    memcpy(env->got, wnode, wnode_size);
+    env->got_size = wnode_size;
     env->got_event = *event;
+    env->got_kind = wmiev_event_view(event)->kind;
     const char *name = wmiev_event_name_utf8(event);
     FUZZ_CHECK(name != NULL);
     size_t len = strlen(name);
@@ -426,7 +433,7 @@ static void check_delivery(const fire_env *env, const expected *e, const uint8_t
     FUZZ_CHECK(memcmp(env->got, data, ts_at) == 0);
     FUZZ_CHECK(memcmp(env->got + ts_at + 8, data + ts_at + 8, fired->buffer_size - ts_at - 8) == 0);
     FUZZ_CHECK(memcmp(&ev->guid, &fired->guid, sizeof(GUID)) == 0);
-    FUZZ_CHECK(ev->view.kind == fired->kind);
+    FUZZ_CHECK(env->got_kind == fired->kind);
     if (fired->kind != WMIEV_WNODE_ALL_DATA) {
       FUZZ_CHECK(ev->has_name == fired->instance.has_name);
       FUZZ_CHECK(ev->data_size == fired->instance.size);

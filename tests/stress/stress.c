@@ -629,12 +629,19 @@ static void on_event(const wmiev_event *ev, void *payload) {
     fail(st, "%s subscriber got an event for another GUID", guid_names[s->g]);
     return;
   }
-  /* The WNODE as delivered is whole: it validates, and the event's fields are its own. */
+  /* The WNODE as delivered (or built on request) is whole: it validates to
+   * the accessor's view, and the event's data is its data. */
   wmiev_wnode_view view;
-  wmiev_status vs =
-      wmiev_wnode_validate(ev->wnode, ev->wnode_size, WMIEV_VALIDATE_REQUIRE_EVENT, &view, NULL);
-  if (!WMIEV_SUCCESS(vs) || view.kind != WMIEV_WNODE_SINGLE_INSTANCE ||
-      view.instance.data != ev->data || view.instance.size != ev->data_size) {
+  uint32_t wnode_size = 0;
+  const void *wnode = wmiev_event_wnode(ev, &wnode_size);
+  const wmiev_wnode_view *ev_view = wmiev_event_view(ev);
+  wmiev_status vs = wnode == NULL ? WMIEV_STATUS_INSUFFICIENT_RESOURCES
+                                  : wmiev_wnode_validate(wnode, wnode_size,
+                                                         WMIEV_VALIDATE_REQUIRE_EVENT, &view, NULL);
+  if (!WMIEV_SUCCESS(vs) || ev_view == NULL || view.kind != WMIEV_WNODE_SINGLE_INSTANCE ||
+      ev_view->kind != view.kind || ev_view->instance.data != view.instance.data ||
+      view.instance.size != ev->data_size ||
+      (ev->data_size != 0 && memcmp(view.instance.data, ev->data, ev->data_size) != 0)) {
     fail(st, "%s: delivered WNODE does not validate as the event (%s)", guid_names[s->g],
          wmiev_status_name(vs));
     return;

@@ -450,6 +450,17 @@ static void copy_view(wmiev_wnode_view *out, const wmiev_wnode_view *v, const ui
   out->instance.name = NULL;
 }
 
+static void record_push(sink *s, const got *g) {
+  pthread_mutex_lock(&s->f->mu);
+  if (s->n == s->cap) {
+    s->cap = s->cap == 0 ? 8 : s->cap * 2;
+    s->ev = realloc(s->ev, s->cap * sizeof *s->ev);
+    assert_non_null(s->ev);
+  }
+  s->ev[s->n++] = *g;
+  pthread_mutex_unlock(&s->f->mu);
+}
+
 static void record(sink *s, const wmiev_event *e) {
   got g;
   memset(&g, 0, sizeof g);
@@ -460,26 +471,57 @@ static void record(sink *s, const wmiev_event *e) {
   g.instance_index = e->instance_index;
   g.lost_before = e->lost_before;
   g.from_reference = e->from_reference;
-  g.kind = e->view.kind;
-  g.flags = e->view.flags;
-  g.item_id = e->view.item_id;
-  g.wnode_size = e->wnode_size;
-  assert_int_equal(e->wnode_size, get32(e->wnode, 0));
-  g.wnode = malloc(e->wnode_size);
+  /* The WNODE and view through the accessors: asked twice, the same
+   * pointers (built once per delivery). */
+  uint32_t wnode_size = 1;
+  const uint8_t *w = wmiev_event_wnode(e, &wnode_size);
+  const wmiev_wnode_view *v = wmiev_event_view(e);
+  if (w == NULL && s->wnode_may_fail) {
+    /* Building it ran out of memory: NULL for the whole delivery. */
+    assert_int_equal(wnode_size, 0);
+    assert_null(v);
+    assert_null(wmiev_event_wnode(e, NULL));
+    g.data_ptr = e->data;
+    g.data_size = e->data_size;
+    record_push(s, &g);
+    return;
+  }
+  assert_non_null(w);
+  assert_non_null(v);
+  assert_ptr_equal(wmiev_event_wnode(e, NULL), w);
+  assert_ptr_equal(wmiev_event_view(e), v);
+  g.kind = v->kind;
+  g.flags = v->flags;
+  g.item_id = v->item_id;
+  g.wnode_size = wnode_size;
+  assert_int_equal(wnode_size, get32(w, 0));
+  assert_int_equal(wnode_size, v->buffer_size);
+  g.wnode = malloc(wnode_size);
   assert_non_null(g.wnode);
-  memcpy(g.wnode, e->wnode, e->wnode_size);
-  const uint8_t *w = e->wnode;
+  memcpy(g.wnode, w, wnode_size);
+  g.data_ptr = e->data;
   if (e->data_size != 0) {
     const uint8_t *d = e->data;
-    assert_true(d >= w && d + e->data_size <= w + e->wnode_size);
-    g.data_at = (uint32_t)(d - w);
+    g.data_in_wnode = d >= w && d + e->data_size <= w + wnode_size;
+    if (g.data_in_wnode) {
+      g.data_at = (uint32_t)(d - w);
+    } else {
+      /* The caller's buffer (sync fire) or the queue's copy (pumped fire):
+       * the WNODE built for it carries the same bytes, where its view says. */
+      assert_int_equal(v->kind, WMIEV_WNODE_SINGLE_INSTANCE);
+      assert_int_equal(v->instance.size, e->data_size);
+      const uint8_t *in = v->instance.data;
+      assert_true(in >= w && in + e->data_size <= w + wnode_size);
+      assert_memory_equal(in, d, e->data_size);
+      g.data_at = (uint32_t)(in - w);
+    }
   } else {
     assert_null(e->data);
   }
   g.data_size = e->data_size;
   if (e->has_name) {
     const uint8_t *n = (const uint8_t *)e->name_utf16;
-    assert_true(n >= w && n + 2u * e->name_units <= w + e->wnode_size);
+    assert_true(n >= w && n + 2u * e->name_units <= w + wnode_size);
     assert_true(e->name_units <= 64);
     memcpy(g.name16, e->name_utf16, 2u * e->name_units);
     g.name_units = e->name_units;
@@ -490,21 +532,13 @@ static void record(sink *s, const wmiev_event *e) {
   strcpy(g.name, name);
   /* Asked twice, the same answer (computed once). */
   assert_ptr_equal(wmiev_event_name_utf8(e), name);
-  copy_view(&g.view, &e->view, w, &g.view_base_off, &g.view_data_off);
+  copy_view(&g.view, v, w, &g.view_base_off, &g.view_data_off);
   wmiev_wnode_view rv;
   memset(&rv, 0, sizeof rv);
-  g.revalid =
-      wmiev_wnode_validate(e->wnode, e->wnode_size, WMIEV_VALIDATE_REQUIRE_EVENT, &rv, NULL);
+  g.revalid = wmiev_wnode_validate(w, wnode_size, WMIEV_VALIDATE_REQUIRE_EVENT, &rv, NULL);
   copy_view(&g.reval, &rv, w, NULL, &g.reval_data_off);
 
-  pthread_mutex_lock(&s->f->mu);
-  if (s->n == s->cap) {
-    s->cap = s->cap == 0 ? 8 : s->cap * 2;
-    s->ev = realloc(s->ev, s->cap * sizeof *s->ev);
-    assert_non_null(s->ev);
-  }
-  s->ev[s->n++] = g;
-  pthread_mutex_unlock(&s->f->mu);
+  record_push(s, &g);
 }
 
 void sink_cb(const wmiev_event *e, void *payload) {

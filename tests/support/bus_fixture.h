@@ -139,16 +139,18 @@ typedef struct got {
   char name[160];
   uint16_t name16[64];
   uint32_t name_units;
-  uint8_t *wnode; /* malloc'd copy of the delivered WNODE */
+  uint8_t *wnode; /* malloc'd copy of the delivered WNODE (wmiev_event_wnode()) */
   uint32_t wnode_size;
-  uint32_t data_at; /* offset of `data` in the WNODE */
+  uint32_t data_at; /* offset of the event's data in the WNODE */
   uint32_t data_size;
+  const void *data_ptr; /* event->data itself (valid only while the firer's buffer is) */
+  bool data_in_wnode;   /* event->data pointed into the delivered WNODE */
   uint64_t lost_before;
   bool from_reference;
   wmiev_wnode_kind kind;
   uint32_t flags;
   uint32_t item_id;
-  wmiev_wnode_view view;  /* event->view, its pointers turned into offsets below */
+  wmiev_wnode_view view;  /* wmiev_event_view(), its pointers turned into offsets below */
   int64_t view_base_off;  /* view.base - wnode (0: it is the delivered WNODE) */
   int64_t view_data_off;  /* view.instance.data - wnode, -1 for NULL */
   wmiev_status revalid;   /* the validator on the delivered bytes */
@@ -166,6 +168,7 @@ struct sink {
   got *ev;
   size_t n, cap;
   sink_hook hook; /* runs after the event is recorded, inside the callback */
+  bool wnode_may_fail; /* a NULL wmiev_event_wnode() is recorded (wnode NULL), not a failure */
   void *ctx;
   int state;
 };

@@ -1368,7 +1368,9 @@ static void ring_cb(const wmiev_event *e, void *payload) {
     size_t units = ring_name(x.seq, name);
     ok = ok && e->name_units == units && memcmp(e->name_utf16, name, units * 2) == 0;
   } else {
-    ok = ok && e->instance_index == 0 && e->wnode_size == 64 + x.size;
+    uint32_t wnode_size = 0;
+    ok = ok && e->instance_index == 0 && wmiev_event_wnode(e, &wnode_size) != NULL &&
+         wnode_size == 64 + x.size;
   }
   *lost = 0;
   r->checked++;

@@ -14,9 +14,9 @@
  *                 (ENABLE_COLLECTION), a second subscriber, 20 more GUIDs (the
  *                 bus's GUID table grows), unsubscribe and close everything
  *                 (DISABLE, DISABLE_COLLECTION), subscribe and leave again
- *   fire          fire_event and write_event, small, large (heap-built in
- *                 sync mode), a dynamic name long enough to be converted on
- *                 the heap; sync and pumped
+ *   fire          fire_event and write_event, small, large (its WNODE built
+ *                 on the heap when the subscriber asks for it), a dynamic
+ *                 name long enough to be converted on the heap; sync and pumped
  *   reference     event references resolved by the dispatcher (the first
  *                 reply buffer is too small and grows)
  *   queries       QUERY_ALL_DATA two-call over two providers (buffers grow),
@@ -198,6 +198,7 @@ typedef struct sink {
   atomic_uint_fast64_t n;
   atomic_uint_fast64_t bad;
   atomic_uint_fast64_t names_lost; /* "" for a name: its conversion ran out of memory */
+  atomic_uint_fast64_t wnodes_lost; /* NULL from wmiev_event_wnode(): building it ran out */
 } sink;
 
 struct fx {
@@ -521,12 +522,25 @@ static void prov_destroy(fprov *p) {
 
 static void sink_cb(const wmiev_event *e, void *payload) {
   sink *s = payload;
-  /* The WNODE is whole: it validates as an event, and what the event shows is in it. */
-  wmiev_wnode_view v;
-  bool whole = WMIEV_SUCCESS(wmiev_wnode_validate(e->wnode, e->wnode_size,
-                                                  WMIEV_VALIDATE_REQUIRE_EVENT, &v, NULL)) &&
-               v.instance.data == e->data && v.instance.size == e->data_size &&
-               data_ok(e->data, e->data_size, e->has_name ? 0u : e->instance_index);
+  /* The data is whole, and so is the WNODE: it validates as an event, to
+   * the view the accessor gives, and what the event shows is in it. A big
+   * WNODE built on request is NULL when that ran out of memory (and the
+   * view with it). */
+  bool whole = data_ok(e->data, e->data_size, e->has_name ? 0u : e->instance_index);
+  uint32_t size = 1;
+  const void *w = wmiev_event_wnode(e, &size);
+  const wmiev_wnode_view *ev_view = wmiev_event_view(e);
+  if (w == NULL) {
+    whole = whole && size == 0 && ev_view == NULL;
+    atomic_fetch_add(&s->wnodes_lost, 1u);
+  } else {
+    wmiev_wnode_view v;
+    whole = whole && ev_view != NULL &&
+            WMIEV_SUCCESS(wmiev_wnode_validate(w, size, WMIEV_VALIDATE_REQUIRE_EVENT, &v, NULL)) &&
+            v.kind == ev_view->kind && v.buffer_size == ev_view->buffer_size &&
+            v.instance.data == ev_view->instance.data && v.instance.size == e->data_size &&
+            (e->data_size == 0 || memcmp(v.instance.data, e->data, e->data_size) == 0);
+  }
   const char *name = wmiev_event_name_utf8(e);
   if (e->has_name) {
     /* 600 'n's: converted on the heap, or "" when that ran out of memory. */
@@ -550,6 +564,7 @@ static sink *sink_new(fx *f) {
   atomic_init(&s->n, 0u);
   atomic_init(&s->bad, 0u);
   atomic_init(&s->names_lost, 0u);
+  atomic_init(&s->wnodes_lost, 0u);
   f->sinks[f->nsinks++] = s;
   return s;
 }
@@ -772,6 +787,7 @@ static uint64_t walk(const walk_def *w, bool sticky) {
                          warned(f, WMIEV_WARN_REFERENCE_FAILED);
       for (size_t i = 0; i < f->nsinks; i++) {
         visible += atomic_load(&f->sinks[i]->names_lost);
+        visible += atomic_load(&f->sinks[i]->wnodes_lost);
       }
       if (hit && visible == 0) {
         fail_msg("%s (%s), N = %llu: an allocation failed and nobody was told", w->name,
@@ -972,7 +988,7 @@ static wmiev_status fire(fx *f, fprov *p, uint32_t index, uint32_t size) {
 static void fire_run(fx *f) {
   fprov *p = f->prov[1];
   (void)TRY(f, fire(f, p, 0, 100));
-  (void)TRY(f, fire(f, p, 1, 2000)); /* sync: built on the heap */
+  (void)TRY(f, fire(f, p, 1, 2000)); /* its WNODE is built on the heap when asked for */
   write_single(f, p, 2, 64, false);
   write_single(f, p, 3, 2500, false);
   write_single(f, p, 0, 32, true); /* a 600-unit dynamic name, converted on the heap */
@@ -985,8 +1001,10 @@ static void fire_check(fx *f) {
   wmiev_bus_get_stats(f->bus, &s);
   assert_int_equal(s.delivered, atomic_load(&f->sinks[0]->n));
   assert_int_equal(s.not_enabled + s.discarded + s.reference_failed, 0);
-  /* A name that could not be converted is "", and only under injection. */
+  /* A name that could not be converted is "", a WNODE that could not be
+   * built NULL, and only under injection. */
   assert_true(atomic_load(&f->sinks[0]->names_lost) <= 1);
+  assert_true(atomic_load(&f->sinks[0]->wnodes_lost) <= 1);
 }
 
 /* ---- (d) event references -------------------------------------------------------------------- */

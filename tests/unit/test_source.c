@@ -13,6 +13,11 @@
  * byte (the whole WNODE and every field of wmiev_event). They then check
  * the exact values themselves, so that a bug common to both paths shows too.
  *
+ * Section 11 covers the lazy event descriptor (decisions D21): no WNODE is
+ * built for a subscriber that does not ask for it (counted allocations),
+ * one built on request equals the write_event WNODE of the same event byte
+ * for byte, sync data is the caller's buffer and pumped data a copy.
+ *
  * The rest covers what only sources have (opening before registration,
  * surviving deregistration, UPDATE_GUIDS and the device, wmiev_source_enabled,
  * closing and leftovers at destroy, out of memory while opening) and the
@@ -1917,47 +1922,63 @@ static void test_no_alloc_when_firing_pumped(void **state) {
   no_alloc_when_firing(*state, WMIEV_DELIVERY_PUMPED);
 }
 
-/* Out of memory while firing (a sync event too large for any stack buffer):
- * through either path a failure is STATUS_INSUFFICIENT_RESOURCES, counted
- * dropped, and nothing half-delivered or leaked. */
+/* Out of memory building a big event's WNODE on request (sync, past the
+ * delivery context's buffer): the fire itself allocates nothing, so it
+ * succeeds and delivers through either path; the accessors give NULL (size
+ * 0) for that delivery, the counters are those of any delivered event, and
+ * nothing is left allocated (the fixture's teardown checks leaks; ASan). */
 static void test_fire_fault(void **state) {
   fixture *f = *state;
   f->opts.max_event_size = 8192;
   bus_start(f);
   tprov *a = toaster(f, 'A', 1);
   sink *s = subscribe(f, NULL, &guid_ev);
+  s->wnode_may_fail = true;
   wmiev_source *src = src_open(f, a, &guid_ev);
   static uint8_t data[8000];
   pattern(data, sizeof data, 3);
-  uint64_t delivered = 0, failed = 0;
+  uint64_t built = 0, failed = 0;
   for (int path = 0; path < 2; path++) {
     for (uint64_t n = 1; n <= 4; n++) {
       wmiev_bus_stats b0 = stats(f);
       size_t had = s->n;
+      uint64_t live = debug_alloc_live_count(f->d);
       debug_alloc_fail_nth(f->d, n, false);
       wmiev_diag d;
       memset(&d, 0, sizeof d);
       wmiev_status st =
           path == 0 ? wmiev_source_fire(src, 0, data, sizeof data, &d)
                     : wmiev_bus_fire_event(f->bus, a->device, &guid_ev, 0, data, sizeof data, &d);
+      bool hit = debug_alloc_failure_hit(f->d);
       debug_alloc_fail_nth(f->d, 0, false);
+      assert_status(st, WMIEV_STATUS_SUCCESS);
       wmiev_bus_stats b1 = stats(f);
-      if (WMIEV_SUCCESS(st)) {
-        assert_ends(&b0, &b1, 1, (expect_end){.delivered = 1});
-        assert_int_equal(s->n, had + 1);
-        assert_int_equal(s->ev[had].data_size, sizeof data);
-        assert_memory_equal(s->ev[had].wnode + 64, data, sizeof data);
-        delivered++;
-      } else {
-        assert_status(st, WMIEV_STATUS_INSUFFICIENT_RESOURCES);
-        assert_status(d.status, st);
-        assert_ends(&b0, &b1, 1, (expect_end){.dropped = 1});
-        assert_int_equal(s->n, had);
+      assert_ends(&b0, &b1, 1, (expect_end){.delivered = 1});
+      assert_int_equal(b1.callbacks - b0.callbacks, 1);
+      for (int w = 1; w < WMIEV_WARN_COUNT_; w++) {
+        assert_int_equal(b1.warnings[w], b0.warnings[w]);
+      }
+      assert_int_equal(debug_alloc_live_count(f->d), live);
+      assert_int_equal(s->n, had + 1);
+      const got *g = &s->ev[had];
+      assert_int_equal(g->data_size, sizeof data);
+      assert_ptr_equal(g->data_ptr, data);
+      assert_int_equal(g->instance_index, 0);
+      if (hit) {
+        assert_null(g->wnode);
+        assert_int_equal(g->wnode_size, 0);
         failed++;
+      } else {
+        assert_non_null(g->wnode);
+        assert_int_equal(g->wnode_size, 64u + sizeof data);
+        assert_memory_equal(g->wnode + 64, data, sizeof data);
+        built++;
       }
     }
   }
-  assert_int_equal(delivered + failed, 8);
+  /* The WNODE is the only allocation of such a delivery: N = 1 hit it, once per path. */
+  assert_int_equal(failed, 2);
+  assert_int_equal(built, 6);
   check_accounting(f);
 }
 
@@ -2023,6 +2044,314 @@ static void test_device_churn_memory(void **state) {
   assert_int_equal(stats(f).delivered, 42);
 }
 
+/* ==== 11. The lazy event descriptor (decisions D21) =========================================== */
+
+/* A subscriber that reads the descriptor, and asks for the WNODE and its
+ * view only when `ask` is set (twice: the same pointers each time). It
+ * records what it saw; pointers are kept for comparison, never read after
+ * the callback. */
+#define PROBE_MAX 16
+
+typedef struct probe {
+  wmiev_subscription *sub;
+  bool ask;
+  uint32_t seed; /* the data must be pattern(seed) (checked in the callback) */
+  size_t n;
+  const void *data[PROBE_MAX];
+  bool data_ok[PROBE_MAX];
+  const void *wnode[PROBE_MAX];
+  uint32_t wnode_size[PROBE_MAX];
+  const wmiev_wnode_view *view[PROBE_MAX];
+  bool wnode_ok[PROBE_MAX]; /* stable, sized, and carrying the event's data */
+} probe;
+
+static void probe_cb(const wmiev_event *e, void *payload) {
+  probe *p = payload;
+  if (p->n >= PROBE_MAX) {
+    return; /* the test then fails on n */
+  }
+  size_t i = p->n++;
+  p->data[i] = e->data;
+  p->data_ok[i] = e->data_size == 0 ? e->data == NULL : is_pattern(e->data, e->data_size, p->seed);
+  if (!p->ask) {
+    return;
+  }
+  uint32_t size = 0;
+  const uint8_t *w = wmiev_event_wnode(e, &size);
+  const wmiev_wnode_view *v = wmiev_event_view(e);
+  p->wnode[i] = w;
+  p->wnode_size[i] = size;
+  p->view[i] = v;
+  p->wnode_ok[i] = w != NULL && v != NULL && wmiev_event_wnode(e, NULL) == w &&
+                   wmiev_event_view(e) == v && size == 64u + e->data_size &&
+                   v->buffer_size == size && v->base == w &&
+                   is_pattern(w + 64, e->data_size, p->seed);
+}
+
+static void probe_on(fixture *f, probe *p, const GUID *g, bool ask) {
+  memset(p, 0, sizeof *p);
+  p->ask = ask;
+  assert_status(wmiev_bus_subscribe(f->bus, g, probe_cb, p, &p->sub), WMIEV_STATUS_SUCCESS);
+}
+
+static void probe_off(probe *p) {
+  assert_status(wmiev_bus_unsubscribe(p->sub), WMIEV_STATUS_SUCCESS);
+  p->sub = NULL;
+}
+
+/* Allocations (and frees) made while one event is fired and delivered. */
+typedef struct alloc_use {
+  uint64_t allocs;
+  uint64_t left; /* still live afterwards */
+} alloc_use;
+
+static alloc_use fire_and_count(fixture *f, wmiev_source *src, tprov *a, bool via_source,
+                                const uint8_t *data, uint32_t size) {
+  uint64_t total = debug_alloc_total_count(f->d);
+  uint64_t live = debug_alloc_live_count(f->d);
+  wmiev_status st = via_source
+                        ? wmiev_source_fire(src, 1, data, size, NULL)
+                        : wmiev_bus_fire_event(f->bus, a->device, &guid_ev, 1, data, size, NULL);
+  assert_status(st, WMIEV_STATUS_SUCCESS);
+  if (pumped(f)) {
+    assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 1);
+  }
+  return (alloc_use){debug_alloc_total_count(f->d) - total, debug_alloc_live_count(f->d) - live};
+}
+
+/* No WNODE is built for a subscriber that does not ask for one: events
+ * larger than the delivery context's buffer cost no allocation at all. One
+ * that asks costs exactly one allocation, freed when the delivery ends, and
+ * two subscribers of the same delivery share it (same pointers, one
+ * allocation). An event that fits the context's buffer costs none either way. */
+static void lazy_no_wnode_unless_asked(fixture *f, wmiev_delivery mode) {
+  f->opts.max_event_size = 4096;
+  bus_start_mode(f, mode);
+  tprov *a = toaster(f, 'A', 2);
+  wmiev_source *src = src_open(f, a, &guid_ev);
+  static uint8_t data[3000];
+  pattern(data, sizeof data, 7);
+  const uint32_t sizes[] = {3000, 1089, 1088, 100, 0};
+
+  probe quiet;
+  probe_on(f, &quiet, &guid_ev, false);
+  quiet.seed = 7;
+  for (size_t k = 0; k < 5; k++) {
+    for (int via = 0; via < 2; via++) {
+      alloc_use u = fire_and_count(f, src, a, via != 0, data, sizes[k]);
+      if (u.allocs != 0 || u.left != 0) {
+        fail_msg("%u bytes, %s: %llu allocation(s) for a subscriber that never asked", sizes[k],
+                 via ? "source" : "fire_event", (unsigned long long)u.allocs);
+      }
+    }
+  }
+  assert_int_equal(quiet.n, 10);
+  for (size_t i = 0; i < quiet.n; i++) {
+    assert_true(quiet.data_ok[i]);
+  }
+  probe_off(&quiet);
+
+  probe one, two;
+  probe_on(f, &one, &guid_ev, true);
+  one.seed = 7;
+  for (size_t k = 0; k < 5; k++) {
+    for (int via = 0; via < 2; via++) {
+      alloc_use u = fire_and_count(f, src, a, via != 0, data, sizes[k]);
+      uint64_t want = 64u + sizes[k] > 1152u ? 1 : 0; /* WMIEV__STACK_EVENT_BYTES */
+      if (u.allocs != want || u.left != 0) {
+        fail_msg("%u bytes, %s: %llu allocation(s), %llu left; expected %llu, none left", sizes[k],
+                 via ? "source" : "fire_event", (unsigned long long)u.allocs,
+                 (unsigned long long)u.left, (unsigned long long)want);
+      }
+    }
+  }
+  assert_int_equal(one.n, 10);
+  for (size_t i = 0; i < one.n; i++) {
+    assert_true(one.data_ok[i]);
+    assert_true(one.wnode_ok[i]);
+  }
+
+  probe_on(f, &two, &guid_ev, true);
+  two.seed = 7;
+  one.n = 0;
+  for (size_t k = 0; k < 2; k++) {
+    alloc_use u = fire_and_count(f, src, a, k == 0, data, 3000);
+    assert_int_equal(u.allocs, 1); /* one WNODE for both subscribers */
+    assert_int_equal(u.left, 0);
+  }
+  assert_int_equal(one.n, 2);
+  assert_int_equal(two.n, 2);
+  for (size_t i = 0; i < 2; i++) {
+    assert_true(one.wnode_ok[i]);
+    assert_true(two.wnode_ok[i]);
+    assert_ptr_equal(one.wnode[i], two.wnode[i]);
+    assert_ptr_equal(one.view[i], two.view[i]);
+  }
+  probe_off(&one);
+  probe_off(&two);
+  check_accounting(f);
+}
+
+static void test_lazy_no_wnode_unless_asked_sync(void **state) {
+  lazy_no_wnode_unless_asked(*state, WMIEV_DELIVERY_SYNC);
+}
+static void test_lazy_no_wnode_unless_asked_pumped(void **state) {
+  lazy_no_wnode_unless_asked(*state, WMIEV_DELIVERY_PUMPED);
+}
+
+/* Fires through wmiev_bus_write_event() the WNODE WmiFireEvent builds for
+ * instance `index` of `p`'s block `g` (spec §2.8), stamped by the bus. */
+static void write_fire_wnode(fixture *f, tprov *p, const GUID *g, uint32_t index, bool pdo,
+                             uint32_t size, uint32_t seed) {
+  uint8_t *w = wmiev_bus_alloc_event(f->bus, 64u + size);
+  assert_non_null(w);
+  memset(w, 0, 64);
+  put32(w, 0, 64u + size);                     /* BufferSize */
+  put32(w, 4, pid(p));                         /* ProviderId */
+  memcpy(w + 24, g, 16);                       /* Guid */
+  put32(w, 44, 0x8au | (pdo ? 0x10000u : 0u)); /* SINGLE_INSTANCE|EVENT_ITEM|STATIC[|PDO] */
+  put32(w, 52, index);                         /* InstanceIndex */
+  put32(w, 56, 64);                            /* DataBlockOffset */
+  put32(w, 60, size);                          /* SizeDataBlock */
+  pattern(w + 64, size, seed);
+  assert_status(wmiev_bus_write_event(f->bus, w, NULL), WMIEV_STATUS_SUCCESS);
+}
+
+/* The WNODE built on request and its view are byte for byte, field for
+ * field, those of the same event fired as a WNODE through
+ * wmiev_bus_write_event() (same virtual time), for a static-name and a
+ * PDO-named block, small events (built in the context) and big ones (on the
+ * heap). Sync data is the caller's buffer; a WNODE event's data lies in it. */
+static void lazy_matches_write_event(fixture *f, wmiev_delivery mode) {
+  f->opts.max_event_size = 4096;
+  bus_start_mode(f, mode);
+  tprov *a = toaster(f, 'A', 2);
+  tprov *p = pdo_toaster(f, 'P', 2);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  sink *sp = subscribe(f, NULL, &guid_pdo);
+  wmiev_source *sa = src_open(f, a, &guid_ev);
+  wmiev_source *spd = src_open(f, p, &guid_pdo);
+  static uint8_t data[4096];
+  const uint32_t sizes[] = {0, 5, 1088, 1089, 3000};
+  int64_t t = T0;
+  for (int block = 0; block < 2; block++) {
+    bool pdo = block == 1;
+    tprov *prov = pdo ? p : a;
+    const GUID *g = pdo ? &guid_pdo : &guid_ev;
+    sink *k = pdo ? sp : s;
+    for (size_t i = 0; i < 5; i++) {
+      for (int via = 0; via < 2; via++) {
+        uint32_t size = sizes[i];
+        uint32_t seed = (uint32_t)(10 * i + (size_t)via);
+        pattern(data, size, seed);
+        atomic_store(&f->now, t += 1000);
+        size_t at = k->n;
+        wmiev_status st = via == 0
+                              ? wmiev_source_fire(pdo ? spd : sa, 1, data, size, NULL)
+                              : wmiev_bus_fire_event(f->bus, prov->device, g, 1, data, size, NULL);
+        assert_status(st, WMIEV_STATUS_SUCCESS);
+        write_fire_wnode(f, prov, g, 1, pdo, size, seed);
+        if (pumped(f)) {
+          atomic_store(&f->now, t + 500); /* the stamp is the firing time */
+          assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 2);
+        }
+        assert_int_equal(k->n, at + 2);
+        const got *lazy = &k->ev[at];
+        const got *held = &k->ev[at + 1];
+        assert_fire_wnode(lazy, g, pid(prov), 1, pdo, t, size, seed);
+        assert_fire_wnode(held, g, pid(prov), 1, pdo, t, size, seed);
+        assert_same_event(lazy, held);
+        assert_false(lazy->data_in_wnode);
+        if (size != 0) {
+          assert_true(held->data_in_wnode);
+          if (!pumped(f)) {
+            assert_ptr_equal(lazy->data_ptr, data); /* zero copy */
+          }
+        }
+      }
+    }
+  }
+  check_accounting(f);
+}
+
+static void test_lazy_matches_write_event_sync(void **state) {
+  lazy_matches_write_event(*state, WMIEV_DELIVERY_SYNC);
+}
+static void test_lazy_matches_write_event_pumped(void **state) {
+  lazy_matches_write_event(*state, WMIEV_DELIVERY_PUMPED);
+}
+
+/* Sync: `data` is the firing caller's own buffer (the fire call is still
+ * running). Pumped: a copy in the queue; the caller may reuse its buffer
+ * once the fire call returned, and subscribers (and the WNODE built for
+ * them) still see the bytes it held when fired. No data: NULL, whatever the
+ * caller passed. */
+static void lazy_data(fixture *f, wmiev_delivery mode) {
+  bus_start_mode(f, mode);
+  tprov *a = toaster(f, 'A', 2);
+  wmiev_source *src = src_open(f, a, &guid_ev);
+  probe quiet, asks;
+  probe_on(f, &quiet, &guid_ev, false);
+  probe_on(f, &asks, &guid_ev, true);
+  quiet.seed = asks.seed = 1;
+  uint8_t buf[200];
+  for (int via = 0; via < 2; via++) {
+    pattern(buf, sizeof buf, 1);
+    assert_status(via == 0
+                      ? wmiev_source_fire(src, 0, buf, sizeof buf, NULL)
+                      : wmiev_bus_fire_event(f->bus, a->device, &guid_ev, 0, buf, sizeof buf, NULL),
+                  WMIEV_STATUS_SUCCESS);
+    pattern(buf, sizeof buf, 2); /* the caller reuses its buffer */
+    (void)wmiev_bus_dispatch(f->bus, 0);
+    assert_status(via == 0 ? wmiev_source_fire(src, 0, buf, 0, NULL)
+                           : wmiev_bus_fire_event(f->bus, a->device, &guid_ev, 0, buf, 0, NULL),
+                  WMIEV_STATUS_SUCCESS);
+    (void)wmiev_bus_dispatch(f->bus, 0);
+  }
+  assert_int_equal(quiet.n, 4);
+  assert_int_equal(asks.n, 4);
+  for (size_t i = 0; i < 4; i++) {
+    if (i % 2 == 1) {
+      assert_null(quiet.data[i]);
+      assert_true(asks.wnode_ok[i]);
+      continue;
+    }
+    if (pumped(f)) {
+      assert_true(quiet.data[i] != buf);
+    } else {
+      assert_ptr_equal(quiet.data[i], buf);
+    }
+    assert_ptr_equal(asks.data[i], quiet.data[i]);
+    /* pattern 1, as fired, even after the caller overwrote it (pumped). */
+    assert_true(quiet.data_ok[i]);
+    assert_true(asks.data_ok[i]);
+    assert_true(asks.wnode_ok[i]);
+  }
+  probe_off(&quiet);
+  probe_off(&asks);
+}
+
+static void test_lazy_data_sync(void **state) { lazy_data(*state, WMIEV_DELIVERY_SYNC); }
+static void test_lazy_data_pumped(void **state) { lazy_data(*state, WMIEV_DELIVERY_PUMPED); }
+
+/* The accessors with no event, or with an event the bus did not deliver
+ * (no context): NULL, size 0. */
+static void test_lazy_accessor_arguments(void **state) {
+  (void)state;
+  uint32_t size = 5;
+  assert_null(wmiev_event_wnode(NULL, &size));
+  assert_int_equal(size, 0);
+  assert_null(wmiev_event_wnode(NULL, NULL));
+  assert_null(wmiev_event_view(NULL));
+  wmiev_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.data_size = 4;
+  size = 5;
+  assert_null(wmiev_event_wnode(&ev, &size));
+  assert_int_equal(size, 0);
+  assert_null(wmiev_event_view(&ev));
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
   const struct CMUnitTest tests[] = {
@@ -2060,6 +2389,13 @@ int main(void) {
       T(test_fire_fault),
       T(test_fire_event_unseen_guid),
       T(test_device_churn_memory),
+      T(test_lazy_no_wnode_unless_asked_sync),
+      T(test_lazy_no_wnode_unless_asked_pumped),
+      T(test_lazy_matches_write_event_sync),
+      T(test_lazy_matches_write_event_pumped),
+      T(test_lazy_data_sync),
+      T(test_lazy_data_pumped),
+      T(test_lazy_accessor_arguments),
   };
 #undef T
   /* SOURCE_TEST_FILTER=test_unsubscribe* runs a subset (cmocka's wildcard pattern). */

@@ -1116,6 +1116,221 @@ static void reattach_while_producers_fire(void **state) {
   run_scenario(&sc);
 }
 
+/* ---- The lazy event descriptor (decisions D21) ------------------------------------------------
+ */
+
+#define LAZY_TIME INT64_C(0x01d9a1b2c3d4e5f6)
+#define LAZY_MAX_WNODE 3200u
+
+static int64_t lazy_clock(void *ctx) {
+  (void)ctx;
+  return LAZY_TIME;
+}
+
+/* What a subscriber saw of one event: the WNODE (wmiev_event_wnode()) and
+ * the view (wmiev_event_view()), pointers turned into offsets. */
+typedef struct lazy_rec {
+  uint8_t wnode[LAZY_MAX_WNODE];
+  uint32_t size;
+  wmiev_wnode_view view;
+  ptrdiff_t base_off, data_off;
+  bool data_in_wnode;
+} lazy_rec;
+
+typedef struct lazy_sub {
+  fixture *f;
+  wmiev_subscription *sub;
+  size_t n;
+  lazy_rec rec[4];
+  const void *wnode_ptr[4]; /* compared across subscribers, never read */
+} lazy_sub;
+
+/* The view with its pointers made offsets from `wnode` (so two views of two
+ * copies compare equal field by field). */
+static void lazy_normalise(wmiev_wnode_view *v, const uint8_t *wnode, ptrdiff_t *base_off,
+                           ptrdiff_t *data_off) {
+  *base_off = v->base - wnode;
+  *data_off = v->instance.data != NULL ? v->instance.data - wnode : -1;
+  v->base = NULL;
+  v->instance.data = NULL;
+  v->instance.name = NULL;
+}
+
+/* The first field in which two normalised views differ, or NULL. */
+static const char *lazy_view_diff(const wmiev_wnode_view *a, const wmiev_wnode_view *b) {
+#define LAZY_VEQ(field)                                                                            \
+  if (a->field != b->field) {                                                                      \
+    return #field;                                                                                 \
+  }
+  LAZY_VEQ(kind)
+  LAZY_VEQ(buffer_size)
+  LAZY_VEQ(provider_id)
+  LAZY_VEQ(historical_context)
+  LAZY_VEQ(timestamp)
+  LAZY_VEQ(client_context)
+  LAZY_VEQ(flags)
+  LAZY_VEQ(is_event)
+  LAZY_VEQ(static_names)
+  LAZY_VEQ(severity)
+  LAZY_VEQ(warnings)
+  LAZY_VEQ(instance.has_name)
+  LAZY_VEQ(instance.name_bytes)
+  LAZY_VEQ(instance.name_offset)
+  LAZY_VEQ(instance.index)
+  LAZY_VEQ(instance.data_offset)
+  LAZY_VEQ(instance.size)
+  LAZY_VEQ(item_id)
+  LAZY_VEQ(data_block_offset)
+  LAZY_VEQ(instance_count)
+  LAZY_VEQ(fixed_instance_size)
+  LAZY_VEQ(fixed_size)
+  LAZY_VEQ(names_present)
+  LAZY_VEQ(size_needed)
+#undef LAZY_VEQ
+  if (memcmp(&a->guid, &b->guid, sizeof(GUID)) != 0) {
+    return "guid";
+  }
+  if (memcmp(&a->target_guid, &b->target_guid, sizeof(GUID)) != 0) {
+    return "target_guid";
+  }
+  return NULL;
+}
+
+static void lazy_cb(const wmiev_event *ev, void *payload) {
+  lazy_sub *s = payload;
+  fixture *f = s->f;
+  if (!pthread_equal(pthread_self(), f->loop_thread)) {
+    error_at(f, "callback off the loop thread", 0, 0);
+  }
+  if (s->n >= 4) {
+    error_at(f, "more events than fired", 0, (uint32_t)s->n);
+    return;
+  }
+  lazy_rec *r = &s->rec[s->n];
+  uint32_t size = 0;
+  const uint8_t *w = wmiev_event_wnode(ev, &size);
+  const wmiev_wnode_view *v = wmiev_event_view(ev);
+  s->wnode_ptr[s->n++] = w;
+  if (w == NULL || v == NULL || size > sizeof r->wnode || v->buffer_size != size) {
+    error_at(f, "no WNODE, or one of the wrong size", 0, (uint32_t)s->n);
+    return;
+  }
+  if (wmiev_event_wnode(ev, NULL) != w || wmiev_event_view(ev) != v) {
+    error_at(f, "the WNODE was built twice in one delivery", 0, (uint32_t)s->n);
+  }
+  memcpy(r->wnode, w, size);
+  r->size = size;
+  r->view = *v;
+  lazy_normalise(&r->view, w, &r->base_off, &r->data_off);
+  const uint8_t *d = ev->data;
+  r->data_in_wnode = d != NULL && d >= w && d < w + size;
+}
+
+static lazy_sub *lazy_watch[2];
+
+static bool lazy_both_reached_target(fixture *f) {
+  (void)f;
+  return lazy_watch[0]->n >= target_calls && lazy_watch[1]->n >= target_calls;
+}
+
+/* In libuv mode the WNODE built on request for a WmiFireEvent-style event
+ * (small: in the delivery context; big: on the heap) is byte for byte the
+ * one wmiev_bus_write_event() delivers for the same event, with the same
+ * view, which is the validator's; two subscribers share it. */
+static void lazy_wnode_matches_write_event(void **state) {
+  (void)state;
+  fixture *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->alloc = debug_alloc_create();
+  wmiev_bus_options options;
+  memset(&options, 0, sizeof options);
+  options.delivery = WMIEV_DELIVERY_LIBUV;
+  options.allocator = debug_alloc_allocator(f->alloc);
+  options.max_event_size = 4096;
+  options.clock.now = lazy_clock;
+  assert_status(wmiev_bus_create(&options, &f->bus), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(uv_timer_init(&f->loop, &f->poll), 0);
+  f->poll.data = f;
+  f->loop_thread = pthread_self();
+  producer *p = add_producer(f, 0);
+  lazy_sub one = {.f = f}, two = {.f = f};
+  assert_status(wmiev_bus_subscribe(f->bus, &test_guids[0], lazy_cb, &one, &one.sub),
+                WMIEV_STATUS_SUCCESS);
+  assert_status(wmiev_bus_subscribe(f->bus, &test_guids[0], lazy_cb, &two, &two.sub),
+                WMIEV_STATUS_SUCCESS);
+  lazy_watch[0] = &one;
+  lazy_watch[1] = &two;
+  attach(f, 0);
+  static const uint32_t sizes[2] = {40, 3000}; /* in the context; on the heap */
+  static uint8_t data[3000];
+  for (size_t k = 0; k < 2; k++) {
+    uint32_t size = sizes[k];
+    for (uint32_t i = 0; i < size; i++) {
+      data[i] = (uint8_t)(i * 7u + k);
+    }
+    size_t at = one.n;
+    assert_status(wmiev_bus_fire_event(f->bus, p->device, &test_guids[0], 2, data, size, NULL),
+                  WMIEV_STATUS_SUCCESS);
+    size_t total = sizeof(WNODE_SINGLE_INSTANCE) + size;
+    uint8_t *wnode = wmiev_bus_alloc_event(f->bus, total);
+    assert_non_null(wnode);
+    WNODE_SINGLE_INSTANCE head;
+    memset(&head, 0, sizeof head);
+    head.WnodeHeader.BufferSize = (uint32_t)total;
+    head.WnodeHeader.ProviderId = p->provider_id;
+    head.WnodeHeader.Guid = test_guids[0];
+    head.WnodeHeader.Flags =
+        WNODE_FLAG_SINGLE_INSTANCE | WNODE_FLAG_EVENT_ITEM | WNODE_FLAG_STATIC_INSTANCE_NAMES;
+    head.InstanceIndex = 2;
+    head.DataBlockOffset = (uint32_t)sizeof head;
+    head.SizeDataBlock = size;
+    memcpy(wnode, &head, sizeof head);
+    memcpy(wnode + sizeof head, data, size);
+    assert_status(wmiev_bus_write_event(f->bus, wnode, NULL), WMIEV_STATUS_SUCCESS);
+    memset(data, 0xee, size); /* queued: the subscribers see the bytes as fired */
+    target_calls = at + 2;
+    run_until(f, lazy_both_reached_target, RUN_TIMEOUT_MS);
+    assert_no_errors(f);
+    assert_int_equal(one.n, at + 2);
+    assert_int_equal(two.n, at + 2);
+    const lazy_rec *lazy = &one.rec[at];
+    const lazy_rec *held = &one.rec[at + 1];
+    assert_int_equal(lazy->size, total);
+    assert_int_equal(held->size, total);
+    assert_memory_equal(lazy->wnode, held->wnode, total);
+    int64_t stamp;
+    memcpy(&stamp, lazy->wnode + offsetof(WNODE_HEADER, TimeStamp), sizeof stamp);
+    assert_true(stamp == LAZY_TIME);
+    const char *diff = lazy_view_diff(&lazy->view, &held->view);
+    if (diff != NULL) {
+      fail_msg("%u bytes: built view and write_event view differ in %s", (unsigned)size, diff);
+    }
+    assert_true(lazy->base_off == 0 && held->base_off == 0);
+    assert_true(lazy->data_off == held->data_off);
+    wmiev_wnode_view reval;
+    assert_status(
+        wmiev_wnode_validate(lazy->wnode, lazy->size, WMIEV_VALIDATE_REQUIRE_EVENT, &reval, NULL),
+        WMIEV_STATUS_SUCCESS);
+    ptrdiff_t reval_base = 0, reval_data = 0;
+    lazy_normalise(&reval, lazy->wnode, &reval_base, &reval_data);
+    diff = lazy_view_diff(&lazy->view, &reval);
+    if (diff != NULL) {
+      fail_msg("%u bytes: built view and validator's view differ in %s", (unsigned)size, diff);
+    }
+    assert_true(reval_data == lazy->data_off);
+    assert_false(lazy->data_in_wnode); /* in the queue record */
+    assert_true(held->data_in_wnode);
+    for (size_t j = at; j < at + 2; j++) {
+      assert_ptr_equal(one.wnode_ptr[j], two.wnode_ptr[j]);
+      assert_memory_equal(one.rec[j].wnode, two.rec[j].wnode, total);
+    }
+  }
+  assert_status(wmiev_bus_unsubscribe(one.sub), WMIEV_STATUS_SUCCESS);
+  assert_status(wmiev_bus_unsubscribe(two.sub), WMIEV_STATUS_SUCCESS);
+  fixture_destroy(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(attach_refuses_other_modes),
@@ -1135,6 +1350,7 @@ int main(void) {
       cmocka_unit_test(subscribe_unsubscribe_while_events_flow),
       cmocka_unit_test(churn_with_small_queue),
       cmocka_unit_test(reattach_while_producers_fire),
+      cmocka_unit_test(lazy_wnode_matches_write_event),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -297,8 +297,11 @@ typedef struct pconsumer {
 static void on_portable_event(const wmiev_event *event, void *payload) {
   pconsumer *c = payload;
   c->count++;
-  c->wnode_size = event->wnode_size < sizeof c->wnode ? event->wnode_size : sizeof c->wnode;
-  memcpy(c->wnode, event->wnode, c->wnode_size);
+  uint32_t wnode_size = 0;
+  const void *wnode = wmiev_event_wnode(event, &wnode_size);
+  assert_non_null(wnode);
+  c->wnode_size = wnode_size < sizeof c->wnode ? wnode_size : sizeof c->wnode;
+  memcpy(c->wnode, wnode, c->wnode_size);
   c->guid = event->guid;
   c->provider_id = event->provider_id;
   c->timestamp = event->timestamp;

@@ -65,7 +65,11 @@ struct wmiev_block_handle {
 
 #define NAME_STACK_BYTES 128u
 
+/* What the accessors of one notification read (ev->internal points here):
+ * the kernel's WNODE and its validated view, and the name once asked. */
 typedef struct event_ctx {
+  const void *wnode;
+  const wmiev_wnode_view *view;
   const char *name; /* NULL until asked */
   char stack[NAME_STACK_BYTES];
   char *heap;
@@ -94,6 +98,20 @@ const char *wmiev_event_name_utf8(const wmiev_event *event) {
   c->name = wmiev__event_name_utf8(event->name_utf16, event->name_units, c->stack,
                                    sizeof c->stack, name_alloc, NULL, &c->heap, &c->heap_size);
   return c->name;
+}
+
+/* The kernel hands the consumer a WNODE: it is returned as is. */
+const void *wmiev_event_wnode(const wmiev_event *event, uint32_t *size) {
+  const event_ctx *c = event != NULL ? event->internal : NULL;
+  if (size != NULL) {
+    *size = c != NULL ? c->view->buffer_size : 0;
+  }
+  return c != NULL ? c->wnode : NULL;
+}
+
+const wmiev_wnode_view *wmiev_event_view(const wmiev_event *event) {
+  const event_ctx *c = event != NULL ? event->internal : NULL;
+  return c != NULL ? c->view : NULL;
 }
 
 static void calls_push(wmiev_subscription *sub, struct active_call *call) {
@@ -147,6 +165,8 @@ static VOID NTAPI notification_trampoline(PVOID Wnode, PVOID Context) {
     wmiev_wnode_view view;
     if (WMIEV_SUCCESS(wmiev_wnode_validate(wnode, header->BufferSize, 0, &view, NULL))) {
       event_ctx ctx;
+      ctx.wnode = wnode;
+      ctx.view = &view;
       ctx.name = NULL;
       ctx.heap = NULL;
       wmiev_event ev;
