@@ -321,7 +321,7 @@ void wmiev__bus_fold_stats(const bus_guid *g, wmiev_bus_stats *out) {
   uint64_t fired = g->closed_fired;
   uint64_t not_enabled = g->closed_not_enabled;
   for (const wmiev_source *s = g->sources; s != NULL; s = s->next) {
-    uint64_t quiet = wmiev__counter_read(&s->not_enabled);
+    uint64_t quiet = atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
     fired += wmiev__counter_read(&s->fired) + quiet;
     not_enabled += quiet;
   }

@@ -127,7 +127,9 @@ struct wmiev_source {
   uint32_t max_data; /* largest data a single-instance event may carry */
   /* fired = fired + not_enabled; not_enabled also counts warnings[NOT_ENABLED]. */
   _Alignas(WMIEV__CACHE_LINE) wmiev__counter fired; /* fired past the no-subscriber check */
-  wmiev__counter not_enabled;
+  /* A plain atomic: on the no-subscriber path an owner check (thread record,
+   * owner, load and store) measured 0.6 ns slower than one `lock xadd`. */
+  _Atomic uint64_t not_enabled;
 };
 
 /* WNODEs up to this size are built lazily inside the delivery's context, on

@@ -175,8 +175,9 @@ void wmiev_source_close(wmiev_source *s) {
   wmiev__mutex_lock(&bus->lock);
   unlink_source(s->g, s);
   /* Its counts stay in the statistics. */
-  s->g->closed_fired += wmiev__counter_read(&s->fired) + wmiev__counter_read(&s->not_enabled);
-  s->g->closed_not_enabled += wmiev__counter_read(&s->not_enabled);
+  s->g->closed_fired +=
+      wmiev__counter_read(&s->fired) + atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
+  s->g->closed_not_enabled += atomic_load_explicit(&s->not_enabled, memory_order_relaxed);
   wmiev__mutex_unlock(&bus->lock);
   wmiev__bus_free(bus, s, sizeof *s);
 }
@@ -198,9 +199,32 @@ bool wmiev_source_enabled(const wmiev_source *s) {
 
 /* ---- Firing -------------------------------------------------------------------------------- */
 
+/* The two ways on, kept out of line with at most six arguments so that
+ * wmiev_source_fire() reaches them by a tail call and its no-subscriber path
+ * saves no registers (perf: 0.3 ns of 3). */
+#if defined(__GNUC__) || defined(__clang__)
+#define OUT_OF_LINE __attribute__((noinline))
+#else
+#define OUT_OF_LINE
+#endif
+
+static OUT_OF_LINE wmiev_status fire_listened(wmiev_source *s, uint64_t shape,
+                                              uint32_t instance_index, const void *data,
+                                              uint32_t size, wmiev_diag *diag) {
+  wmiev__counter_bump(&s->fired, wmiev__thread_state_get());
+  bool pdo = ((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT) == WMIEV_NAMES_PDO;
+  return wmiev__fire_checked(s->bus, s->g, s->provider_id, instance_index, pdo, data, size, diag);
+}
+
+static OUT_OF_LINE wmiev_status fire_general(wmiev_source *s, uint32_t instance_index,
+                                             const void *data, uint32_t size, wmiev_diag *diag) {
+  return wmiev__fire_event_general(s->bus, s->provider_id, &s->g->guid, instance_index, data, size,
+                                   diag);
+}
+
 wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const void *data,
                                uint32_t size, wmiev_diag *diag) {
-  if (s == NULL || (data == NULL && size != 0)) {
+  if (WMIEV__UNLIKELY(s == NULL || (data == NULL && size != 0))) {
     return wmiev_diag_set(diag, WMIEV_STATUS_INVALID_PARAMETER, "arguments", 0, "%s",
                           "NULL source, or NULL data with a size");
   }
@@ -208,25 +232,21 @@ wmiev_status wmiev_source_fire(wmiev_source *s, uint32_t instance_index, const v
   /* Only the case with nothing to report is taken here; a rejection or a
    * warning goes to the general path, which says which. One load decides
    * (perf: the no-subscriber case is a few instructions). */
-  if ((shape & SHAPE_STATIC) != 0 && instance_index < (shape & SHAPE_COUNT_MASK) &&
-      size <= s->max_data) {
+  if (WMIEV__LIKELY((shape & SHAPE_STATIC) != 0 && instance_index < (shape & SHAPE_COUNT_MASK) &&
+                    size <= s->max_data)) {
     if ((shape & SHAPE_LISTENED) == 0) {
       wmiev_bus *bus = s->bus;
       /* Nobody listens: counted (fired, not_enabled and its warning, all
        * three from this one counter) and done. */
-      wmiev__counter_bump(&s->not_enabled, wmiev__thread_state_get());
+      atomic_fetch_add_explicit(&s->not_enabled, 1, memory_order_relaxed);
       if (bus->options.on_warning != NULL) {
         wmiev__warn_not_enabled_hook(bus);
       }
       return WMIEV_STATUS_SUCCESS;
     }
     if ((shape & SHAPE_ENABLED) != 0) {
-      wmiev__counter_bump(&s->fired, wmiev__thread_state_get());
-      bool pdo = ((shape & SHAPE_NAMES_MASK) >> SHAPE_NAMES_SHIFT) == WMIEV_NAMES_PDO;
-      return wmiev__fire_checked(s->bus, s->g, s->provider_id, instance_index, pdo, data, size,
-                                 diag);
+      return fire_listened(s, shape, instance_index, data, size, diag);
     }
   }
-  return wmiev__fire_event_general(s->bus, s->provider_id, &s->g->guid, instance_index, data, size,
-                                   diag);
+  return fire_general(s, instance_index, data, size, diag);
 }
