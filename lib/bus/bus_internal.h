@@ -7,6 +7,8 @@
  *   subscribe.c  subscriptions, block handles, ENABLE/DISABLE reference counting
  *   snapshot.c   the published subscriber lists deliveries read without a lock
  *   source.c     event sources (source.h): the cached registration, the fast fire path
+ *   thread_state.c  per-thread delivery records: epochs and pins without atomics (D22)
+ *   counter.h    counters with an owning thread that bumps them without a `lock` prefix
  *
  * Locks, always taken in this order, never held across a callback or an IRP:
  *   control (recursive) serialises enable/disable transitions; IRPs to
@@ -16,8 +18,9 @@
  *   lock                the GUID table, subscriber lists, the queue, statistics.
  *
  * Lock-free parts (docs/threading.md, "The fast path"): deliveries read a
- * GUID's published subscriber snapshot under a reader count instead of
- * `lock`; each callback runs with its subscription pinned (`active`); the
+ * GUID's published subscriber snapshot under the thread's record (or, as a
+ * fallback, a reader count) instead of `lock`; each callback runs with its
+ * subscription pinned in the record (or `active`); the
  * fast fire path (source.c) reads a source's cached registration `shape`
  * and counts into atomics. Those counters are added to the locked
  * statistics when they are read (wmiev__bus_fold_stats).
