@@ -33,6 +33,7 @@
 #include <wmiev/bus.h>
 #include <wmiev/source.h>
 
+#include "core/list.h"
 #include "core/map.h"
 #include "counter.h"
 #include "core/registry_internal.h"

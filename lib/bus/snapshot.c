@@ -84,16 +84,7 @@ static void retire_removed(bus_guid *g) {
     }
     /* `released`: not while its unsubscribe still waits for its pins. */
     if (s->released && !held) {
-      if (s->prev != NULL) {
-        s->prev->next = s->next;
-      } else {
-        g->subs_head = s->next;
-      }
-      if (s->next != NULL) {
-        s->next->prev = s->prev;
-      } else {
-        g->subs_tail = s->prev;
-      }
+      WMIEV__LIST_UNLINK_TAIL(g->subs_head, g->subs_tail, s);
       s->retired_epoch = retirement_epoch();
       s->retired_next = g->retired_subs;
       g->retired_subs = s;

@@ -102,16 +102,7 @@ void wmiev__sources_update_listened(bus_guid *g) {
 
 /* ---- Creation ------------------------------------------------------------------------------ */
 
-static void unlink_source(bus_guid *g, wmiev_source *s) {
-  if (s->prev != NULL) {
-    s->prev->next = s->next;
-  } else {
-    g->sources = s->next;
-  }
-  if (s->next != NULL) {
-    s->next->prev = s->prev;
-  }
-}
+static void unlink_source(bus_guid *g, wmiev_source *s) { WMIEV__LIST_UNLINK(g->sources, s); }
 
 /* Creates a source and links it into its GUID (takes `lock` and the
  * registry lock, never `control`, which a function-control IRP in progress
@@ -140,11 +131,7 @@ static wmiev_status create_source(wmiev_bus *bus, uint32_t provider_id, const GU
       continue; /* a shape changed meanwhile: the registry may have too */
     }
     s->g = g;
-    s->next = g->sources;
-    if (g->sources != NULL) {
-      g->sources->prev = s;
-    }
-    g->sources = s;
+    WMIEV__LIST_PUSH_FRONT(g->sources, s);
     s->reg = reg;
     restamp(g, s);
     wmiev__mutex_unlock(&bus->lock);

@@ -230,13 +230,7 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
   sub->g = g;
-  sub->prev = g->subs_tail;
-  if (g->subs_tail != NULL) {
-    g->subs_tail->next = sub;
-  } else {
-    g->subs_head = sub;
-  }
-  g->subs_tail = sub;
+  WMIEV__LIST_PUSH_BACK_TAIL(g->subs_head, g->subs_tail, sub);
   atomic_fetch_add(&g->sub_count, 1);
   wmiev__sources_update_listened(g);
   /* Published before the ENABLEs go out: a provider may fire from inside
@@ -244,12 +238,7 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
   if (!wmiev__snapshot_publish(bus, g)) {
     atomic_fetch_sub(&g->sub_count, 1);
     wmiev__sources_update_listened(g);
-    g->subs_tail = sub->prev;
-    if (sub->prev != NULL) {
-      sub->prev->next = NULL;
-    } else {
-      g->subs_head = NULL;
-    }
+    WMIEV__LIST_UNLINK_TAIL(g->subs_head, g->subs_tail, sub);
     wmiev__mutex_unlock(&bus->lock);
     wmiev__mutex_unlock(&bus->control);
     wmiev__bus_free(bus, sub, sizeof *sub);
@@ -363,12 +352,7 @@ wmiev_status wmiev_bus_open_block(wmiev_bus *bus, const GUID *guid, wmiev_block_
   }
   h->bus = bus;
   h->g = g;
-  h->prev = NULL;
-  h->next = bus->handles;
-  if (bus->handles != NULL) {
-    bus->handles->prev = h;
-  }
-  bus->handles = h;
+  WMIEV__LIST_PUSH_FRONT(bus->handles, h);
   if (g->open_count++ == 0) {
     enable_all(bus, g, true);
   }
@@ -384,14 +368,7 @@ wmiev_status wmiev_bus_close_block(wmiev_block_handle *h) {
   wmiev_bus *bus = h->bus;
   bus_guid *g = h->g;
   wmiev__mutex_lock(&bus->control);
-  if (h->prev != NULL) {
-    h->prev->next = h->next;
-  } else {
-    bus->handles = h->next;
-  }
-  if (h->next != NULL) {
-    h->next->prev = h->prev;
-  }
+  WMIEV__LIST_UNLINK(bus->handles, h);
   if (--g->open_count == 0) {
     disable_all(bus, g, true);
   }
