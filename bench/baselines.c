@@ -177,11 +177,9 @@ static void ring_kick(void *ctx) {
   (void)uv_async_send(&r->async);
 }
 
-static void ring_closed(uv_handle_t *h) { (void)h; }
-
 static void ring_stop(void *ctx) {
   ring_ctx *r = ctx;
-  uv_close((uv_handle_t *)&r->async, ring_closed);
+  uv_close((uv_handle_t *)&r->async, NULL);
 }
 
 static void ring_destroy(void *ctx) {

@@ -8,9 +8,10 @@
  *                latency percentiles, the table and the BENCH/TARGET lines
  *   baselines.c  the baselines: (0) flag check, (a) direct call, (b) SPSC
  *                ring + uv_async_send, (c) mutex + condvar queue, (d) ZeroMQ
- *   cases.c      wmiev itself: sync, WmiFireEvent form, pumped, libuv with
- *                one and two producers, disabled GUID, event reference,
- *                fan-out, big registry, memory per queued event, stalled consumer
+ *   cases.c      wmiev itself: IoWMIWriteEvent and WmiFireEvent forms and
+ *                event sources (source.h), sync, pumped, libuv with one and
+ *                two producers, no subscriber, event reference, fan-out, big
+ *                registry, memory per queued event, stalled consumer
  *
  * Every event carries the same payload layout: bytes 0..7 a fire time
  * (monotonic ns) when the event is sampled for latency, else 0; the rest
@@ -90,7 +91,7 @@ static inline void bench_lat_add(bench_lat *l, uint64_t ns) {
 void bench_lat_record(bench_lat *l, const char *name, uint32_t payload, const char *kind);
 
 void bench_print_table(FILE *out);
-void bench_print_lines(FILE *out, int reps);
+void bench_print_lines(FILE *out);
 
 /* A target: prints a TARGET line; returns whether it is met. `max`: ratio <= limit,
  * else ratio >= limit. Missing figures print met=skipped. */
@@ -139,6 +140,8 @@ uint64_t bench_sink_wait(bench_sink *s, void (*kick)(void *ctx), void *ctx);
 
 /* A payload buffer with the layout above. */
 void bench_payload_init(uint8_t *buf, uint32_t size);
+/* A new one (malloc, initialised; aborts when out of memory); free() it. */
+uint8_t *bench_payload_new(uint32_t size);
 static inline void bench_payload_stamp(uint8_t *buf, uint64_t stamp) {
   memcpy(buf, &stamp, sizeof stamp);
 }

@@ -6,9 +6,13 @@
  *                        synchronous delivery (validate, registration check,
  *                        timestamp, callback; the bus frees the WNODE)
  *   wmiev.sync_fire      WmiFireEvent form (wmiev_bus_fire_event), synchronous
+ *   wmiev.sync_source    the same through the provider's event source
+ *                        (wmiev_source_fire, source.h): the form the targets use
  *   wmiev.pumped_fire    fire_event into a pumped bus, wmiev_bus_dispatch() every 256
  *   wmiev.uv_fire_1p/2p  fire_event from one / two producer threads, libuv delivery
+ *   wmiev.uv_source_1p/2p  the same with wmiev_source_fire
  *   wmiev.disabled_fire  fire_event for a registered GUID nobody subscribed to
+ *   wmiev.disabled_source  the same with wmiev_source_fire
  *   wmiev.*_1000g        the same with 1000 GUIDs registered by 100 providers
  *   wmiev.sync_reference a WNODE_EVENT_REFERENCE: the bus queries the instance
  *                        (IRP_MN_QUERY_SINGLE_INSTANCE) and delivers the answer
@@ -83,7 +87,7 @@ typedef struct fixture {
   wmiev_source *source2; /* device2's, or NULL */
   uint32_t payload;
   uint8_t *answer; /* what query_data_block answers (event references) */
-  uint8_t *wnode;  /* the WNODE write_event sends (header + data) */
+  uint8_t *wnode;  /* the WNODE template write_event and write_reference send */
   size_t wnode_size;
   wmiev_subscription *subs[16];
   size_t sub_count;
@@ -96,6 +100,7 @@ typedef struct fixture_options {
   size_t providers, per_provider; /* 0: 1 and 1 */
   size_t target_provider, target_index;
   bool second_provider; /* provider 1 registers the target GUID too */
+  bool reference;       /* the template is a WNODE_EVENT_REFERENCE to instance 0 */
   const wmiev_allocator *allocator;
   uint32_t queue_capacity, queue_bytes;
 } fixture_options;
@@ -162,13 +167,12 @@ static fixture *fixture_create(const fixture_options *o) {
       o->queue_bytes != 0 ? o->queue_bytes : bo.queue_capacity * ((32u + o->payload + 7u) & ~7u);
   must(wmiev_bus_create(&bo, &f->bus), "bus");
 
-  f->answer = malloc(o->payload);
+  f->answer = bench_payload_new(o->payload);
   f->regs = calloc(f->provider_count * (f->per_provider + 1), sizeof *f->regs);
   f->guids = calloc(f->provider_count * f->per_provider, sizeof *f->guids);
-  if (f->answer == NULL || f->regs == NULL || f->guids == NULL) {
+  if (f->regs == NULL || f->guids == NULL) {
     abort();
   }
-  bench_payload_init(f->answer, o->payload);
   f->guid = &f->guids[o->target_provider * f->per_provider + o->target_index];
   for (size_t p = 0; p < f->provider_count; p++) {
     wmiev_guid_reg *list = f->regs + p * (f->per_provider + 1);
@@ -201,24 +205,32 @@ static fixture *fixture_create(const fixture_options *o) {
     must(wmiev_source_open(f->bus, f->device2, f->guid, &f->source2), "source2");
   }
 
-  /* The WNODE write_event sends: a static-name single-instance event, data at 64. */
+  /* The WNODE template: a static-name single-instance event, data at 64; or
+   * an event reference to instance 0, whose data (payload bytes) the bus
+   * queries from the provider. */
   wmiev_wnode_header_params hdr;
   memset(&hdr, 0, sizeof hdr);
   hdr.guid = *f->guid;
   hdr.provider_id = wmiev_device_provider_id(f->device);
-  hdr.extra_flags = WNODE_FLAG_EVENT_ITEM;
   wmiev_wnode_instance inst;
   memset(&inst, 0, sizeof inst);
-  inst.data = f->answer;
   inst.size = o->payload;
-  f->wnode_size = sizeof(WNODE_SINGLE_INSTANCE) + o->payload;
+  f->wnode_size =
+      o->reference ? sizeof(WNODE_EVENT_REFERENCE) : sizeof(WNODE_SINGLE_INSTANCE) + o->payload;
   f->wnode = malloc(f->wnode_size);
   size_t needed = 0;
   if (f->wnode == NULL) {
     abort();
   }
-  must(wmiev_wnode_build_single_instance(f->wnode, f->wnode_size, &hdr, &inst, &needed, NULL),
-       "build");
+  if (o->reference) {
+    must(wmiev_wnode_build_event_reference(f->wnode, f->wnode_size, &hdr, &inst, 0, &needed, NULL),
+         "build reference");
+  } else {
+    hdr.extra_flags = WNODE_FLAG_EVENT_ITEM;
+    inst.data = f->answer;
+    must(wmiev_wnode_build_single_instance(f->wnode, f->wnode_size, &hdr, &inst, &needed, NULL),
+         "build");
+  }
   if (needed != f->wnode_size) {
     abort();
   }
@@ -267,35 +279,34 @@ static void fire_source(void *ctx, const uint8_t *data, uint32_t size) {
   must(wmiev_source_fire(f->source, 0, data, size, NULL), "source_fire");
 }
 
-static void write_event(void *ctx, const uint8_t *data, uint32_t size) {
-  fixture *f = ctx;
-  uint8_t *w = wmiev_bus_alloc_event(f->bus, f->wnode_size);
+/* The IoWMIWriteEvent form: a WNODE from alloc_event, the template's first
+ * `head` bytes then `size` bytes of data; on failure the caller still owns
+ * it and frees it. */
+static wmiev_status write_wnode(fixture *f, size_t head, const uint8_t *data, uint32_t size) {
+  uint8_t *w = wmiev_bus_alloc_event(f->bus, head + size);
   if (w == NULL) {
     abort();
   }
-  memcpy(w, f->wnode, sizeof(WNODE_SINGLE_INSTANCE));
-  memcpy(w + sizeof(WNODE_SINGLE_INSTANCE), data, size);
+  memcpy(w, f->wnode, head);
+  if (size != 0) {
+    memcpy(w + head, data, size);
+  }
   wmiev_status st = wmiev_bus_write_event(f->bus, w, NULL);
   if (!WMIEV_SUCCESS(st)) {
     wmiev_bus_free_event(f->bus, w);
-    must(st, "write_event");
   }
+  return st;
 }
 
-/* An event reference to instance 0 (the data comes from the query). */
+static void write_event(void *ctx, const uint8_t *data, uint32_t size) {
+  must(write_wnode(ctx, sizeof(WNODE_SINGLE_INSTANCE), data, size), "write_event");
+}
+
+/* The event reference of a `reference` fixture (the data comes from the query). */
 static void write_reference(void *ctx, const uint8_t *data, uint32_t size) {
   (void)data, (void)size;
   fixture *f = ctx;
-  uint8_t *w = wmiev_bus_alloc_event(f->bus, sizeof(WNODE_EVENT_REFERENCE));
-  if (w == NULL) {
-    abort();
-  }
-  memcpy(w, f->wnode, sizeof(WNODE_EVENT_REFERENCE));
-  wmiev_status st = wmiev_bus_write_event(f->bus, w, NULL);
-  if (!WMIEV_SUCCESS(st)) {
-    wmiev_bus_free_event(f->bus, w);
-    must(st, "write_event (reference)");
-  }
+  must(write_wnode(f, f->wnode_size, NULL, 0), "write_event (reference)");
 }
 
 static void fire_pumped(void *ctx, const uint8_t *data, uint32_t size) {
@@ -328,11 +339,7 @@ static void count_allocations(const char *name, const fixture_options *base, uin
   bench_sink sink;
   bench_sink_reset(&sink, UINT64_MAX, NULL);
   fixture_subscribe(f, &sink, subscribers);
-  uint8_t *data = malloc(payload);
-  if (data == NULL) {
-    abort();
-  }
-  bench_payload_init(data, payload);
+  uint8_t *data = bench_payload_new(payload);
   for (int i = 0; i < 2000; i++) {
     fire(f, data, payload);
   }
@@ -360,10 +367,23 @@ static void count_allocations(const char *name, const fixture_options *base, uin
 /* ---- Synchronous cases
  * ------------------------------------------------------------------------------------- */
 
+/* The fixtures' shapes (the payload is set per run): one provider of one
+ * GUID; 100 providers x 10 GUIDs, the case firing a GUID in the middle; one
+ * GUID whose template is an event reference. */
+static const fixture_options one = {.delivery = WMIEV_DELIVERY_SYNC};
+static const fixture_options big = {.delivery = WMIEV_DELIVERY_SYNC,
+                                    .providers = 100,
+                                    .per_provider = 10,
+                                    .target_provider = 50,
+                                    .target_index = 5};
+static const fixture_options reference = {.delivery = WMIEV_DELIVERY_SYNC, .reference = true};
+
 static void sync_case(const bench_config *cfg, const char *name, uint32_t payload, int rep,
-                      const fixture_options *o, size_t subscribers, bench_fire_fn fire,
+                      const fixture_options *shape, size_t subscribers, bench_fire_fn fire,
                       uint64_t base_count, bool paced) {
-  fixture *f = fixture_create(o);
+  fixture_options o = *shape;
+  o.payload = payload;
+  fixture *f = fixture_create(&o);
   bench_sink sink;
   bench_sink_reset(&sink, 0, NULL);
   fixture_subscribe(f, &sink, subscribers);
@@ -371,116 +391,53 @@ static void sync_case(const bench_config *cfg, const char *name, uint32_t payloa
              (uint32_t)subscribers, paced);
   fixture_destroy(f);
   if (rep == 0) {
-    count_allocations(name, o, payload, subscribers, fire, false);
+    count_allocations(name, &o, payload, subscribers, fire, false);
   }
 }
 
 void case_sync_write(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  sync_case(cfg, "wmiev.sync_write", payload, rep, &o, 1, write_event, 400000, true);
+  sync_case(cfg, "wmiev.sync_write", payload, rep, &one, 1, write_event, 400000, true);
 }
 
 void case_sync_fire(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  sync_case(cfg, "wmiev.sync_fire", payload, rep, &o, 1, fire_event, 400000, true);
+  sync_case(cfg, "wmiev.sync_fire", payload, rep, &one, 1, fire_event, 400000, true);
 }
 
 void case_sync_source(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  sync_case(cfg, "wmiev.sync_source", payload, rep, &o, 1, fire_source, 1000000, true);
+  sync_case(cfg, "wmiev.sync_source", payload, rep, &one, 1, fire_source, 1000000, true);
 }
 
 void case_disabled_source(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  sync_case(cfg, "wmiev.disabled_source", payload, rep, &o, 0, fire_source, 2000000, false);
+  sync_case(cfg, "wmiev.disabled_source", payload, rep, &one, 0, fire_source, 2000000, false);
 }
 
 void case_disabled(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  sync_case(cfg, "wmiev.disabled_fire", payload, rep, &o, 0, fire_event, 1000000, false);
+  sync_case(cfg, "wmiev.disabled_fire", payload, rep, &one, 0, fire_event, 1000000, false);
 }
 
-/* 100 providers x 10 GUIDs; the case fires a GUID in the middle. */
-static const fixture_options big = {.delivery = WMIEV_DELIVERY_SYNC,
-                                    .providers = 100,
-                                    .per_provider = 10,
-                                    .target_provider = 50,
-                                    .target_index = 5};
-
 void case_disabled_1000g(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = big;
-  o.payload = payload;
-  sync_case(cfg, "wmiev.disabled_fire_1000g", payload, rep, &o, 0, fire_event, 1000000, false);
+  sync_case(cfg, "wmiev.disabled_fire_1000g", payload, rep, &big, 0, fire_event, 1000000, false);
 }
 
 void case_sync_fire_1000g(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = big;
-  o.payload = payload;
-  sync_case(cfg, "wmiev.sync_fire_1000g", payload, rep, &o, 1, fire_event, 400000, false);
+  sync_case(cfg, "wmiev.sync_fire_1000g", payload, rep, &big, 1, fire_event, 400000, false);
 }
 
 void case_disabled_source_1000g(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = big;
-  o.payload = payload;
-  sync_case(cfg, "wmiev.disabled_source_1000g", payload, rep, &o, 0, fire_source, 2000000, false);
+  sync_case(cfg, "wmiev.disabled_source_1000g", payload, rep, &big, 0, fire_source, 2000000, false);
 }
 
 void case_sync_source_1000g(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = big;
-  o.payload = payload;
-  sync_case(cfg, "wmiev.sync_source_1000g", payload, rep, &o, 1, fire_source, 1000000, false);
+  sync_case(cfg, "wmiev.sync_source_1000g", payload, rep, &big, 1, fire_source, 1000000, false);
 }
 
 void case_reference(const bench_config *cfg, uint32_t payload, int rep) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  fixture *f = fixture_create(&o);
-  /* Turn the template into a WNODE_EVENT_REFERENCE to instance 0. */
-  wmiev_wnode_header_params hdr;
-  memset(&hdr, 0, sizeof hdr);
-  hdr.guid = *f->guid;
-  hdr.provider_id = wmiev_device_provider_id(f->device);
-  wmiev_wnode_instance target;
-  memset(&target, 0, sizeof target);
-  target.size = payload;
-  size_t needed = 0;
-  must(wmiev_wnode_build_event_reference(f->wnode, f->wnode_size, &hdr, &target, 0, &needed, NULL),
-       "build reference");
-  bench_sink sink;
-  bench_sink_reset(&sink, 0, NULL);
-  fixture_subscribe(f, &sink, 1);
-  bench_sync(cfg, "wmiev.sync_reference", payload, bench_events(cfg, payload, 100000),
-             write_reference, f, &sink, 1, false);
-  if (rep == 0) {
-    /* Allocations, on this fixture's own bus: build a counting one like it. */
-    counting_alloc ca;
-    counting_init(&ca);
-    fixture_options co = o;
-    co.allocator = &ca.hook;
-    fixture *c = fixture_create(&co);
-    memcpy(c->wnode, f->wnode, needed);
-    WNODE_HEADER h;
-    memcpy(&h, c->wnode, sizeof h);
-    h.ProviderId = wmiev_device_provider_id(c->device);
-    memcpy(c->wnode, &h, sizeof h);
-    fixture_subscribe(c, &sink, 1);
-    bench_sink_reset(&sink, UINT64_MAX, NULL);
-    for (int i = 0; i < 1000; i++) {
-      write_reference(c, NULL, 0);
-    }
-    uint64_t a0 = atomic_load(&ca.allocs);
-    for (int i = 0; i < 10000; i++) {
-      write_reference(c, NULL, 0);
-    }
-    bench_record("wmiev.sync_reference", payload, "allocs_per_event",
-                 (double)(atomic_load(&ca.allocs) - a0) / 10000.0);
-    fixture_destroy(c);
-  }
-  fixture_destroy(f);
+  sync_case(cfg, "wmiev.sync_reference", payload, rep, &reference, 1, write_reference, 100000,
+            false);
 }
 
 static void fanout(const bench_config *cfg, const char *name, uint32_t payload, int rep, size_t n) {
-  fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
-  sync_case(cfg, name, payload, rep, &o, n, fire_event, 400000 / n + 20000, false);
+  sync_case(cfg, name, payload, rep, &one, n, fire_event, 400000 / n + 20000, false);
 }
 
 void case_fanout_1(const bench_config *cfg, uint32_t payload, int rep) {
@@ -503,11 +460,7 @@ void case_pumped_fire(const bench_config *cfg, uint32_t payload, int rep) {
   bench_sink sink;
   uint64_t n = bench_events(cfg, payload, 400000);
   fixture_subscribe(f, &sink, 1);
-  uint8_t *data = malloc(payload);
-  if (data == NULL) {
-    abort();
-  }
-  bench_payload_init(data, payload);
+  uint8_t *data = bench_payload_new(payload);
   bench_sink_reset(&sink, UINT64_MAX, NULL);
   for (uint64_t i = 0; i < n / 16; i++) {
     fire_pumped(f, data, payload);
@@ -603,20 +556,20 @@ static void uvc_destroy(void *ctx) {
 
 static const bench_xthread_impl uvc_impl = {uvc_create, uvc_push, NULL, uvc_destroy};
 
-/* Allocations per event with libuv delivery: n events through a counting bus. */
-static void uvc_count_allocations(const char *name, uint32_t payload, int producers) {
+/* Allocations per event with libuv delivery: n events from one producer
+ * through a counting bus. */
+static void uvc_count_allocations(const char *name, uint32_t payload) {
   counting_alloc ca;
   counting_init(&ca);
   uv_case_allocator = &ca.hook;
   bench_sink sink;
   const uint64_t warm = 2000, n = 20000;
   bench_sink_reset(&sink, warm, NULL);
-  uv_case *u = uvc_create(payload, &sink, producers);
-  uint8_t *data = malloc(payload);
-  if (u == NULL || data == NULL) {
+  uv_case *u = uvc_create(payload, &sink, 1);
+  uint8_t *data = bench_payload_new(payload);
+  if (u == NULL) {
     abort();
   }
-  bench_payload_init(data, payload);
   for (uint64_t i = 0; i < warm; i++) {
     uvc_push(u, 0, data, payload);
   }
@@ -651,7 +604,7 @@ static void run_uv_case(const bench_config *cfg, const char *name, uint32_t payl
   bench_xthread(cfg, name, payload, n, &uvc_impl, producers, producers == 1);
   record_refused(name, payload, n);
   if (rep == 0 && producers == 1) {
-    uvc_count_allocations(name, payload, 1);
+    uvc_count_allocations(name, payload);
   }
   uvc_use_source = false;
 }
@@ -681,11 +634,7 @@ void case_memory(const bench_config *cfg, uint32_t payload, int rep) {
   if (rep != 0) {
     return; /* deterministic: measured once */
   }
-  uint8_t *data = malloc(payload);
-  if (data == NULL) {
-    abort();
-  }
-  bench_payload_init(data, payload);
+  uint8_t *data = bench_payload_new(payload);
   bench_sink sink;
   bench_sink_reset(&sink, UINT64_MAX, NULL);
 
@@ -709,15 +658,7 @@ void case_memory(const bench_config *cfg, uint32_t payload, int rep) {
       if (form == 0) {
         st = wmiev_bus_fire_event(f->bus, f->device, f->guid, 0, data, payload, NULL);
       } else {
-        uint8_t *w = wmiev_bus_alloc_event(f->bus, f->wnode_size);
-        if (w == NULL) {
-          abort();
-        }
-        memcpy(w, f->wnode, f->wnode_size);
-        st = wmiev_bus_write_event(f->bus, w, NULL);
-        if (!WMIEV_SUCCESS(st)) {
-          wmiev_bus_free_event(f->bus, w);
-        }
+        st = write_wnode(f, sizeof(WNODE_SINGLE_INSTANCE), data, payload);
       }
       if (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
         break;
@@ -798,11 +739,7 @@ int case_callgrind(uint64_t n, uint32_t payload, const char *path) {
   bench_sink sink;
   bench_sink_reset(&sink, UINT64_MAX, NULL);
   fixture_subscribe(f, &sink, 1);
-  uint8_t *data = malloc(payload);
-  if (data == NULL) {
-    abort();
-  }
-  bench_payload_init(data, payload);
+  uint8_t *data = bench_payload_new(payload);
   for (int i = 0; i < 100; i++) {
     fire_event(f, data, payload);
     write_event(f, data, payload);

@@ -14,11 +14,7 @@
 
 void bench_sync(const bench_config *cfg, const char *name, uint32_t payload, uint64_t n,
                 bench_fire_fn fire, void *ctx, bench_sink *sink, uint32_t fanout, bool paced) {
-  uint8_t *data = malloc(payload);
-  if (data == NULL) {
-    abort();
-  }
-  bench_payload_init(data, payload);
+  uint8_t *data = bench_payload_new(payload);
 
   /* Throughput: no fire times at all. A short warm-up first (caches, branch predictors). */
   bench_sink_reset(sink, UINT64_MAX, NULL);
@@ -84,11 +80,7 @@ typedef struct producer_arg {
 
 static void produce(const bench_xthread_impl *impl, void *ctx, int index, uint32_t payload,
                     uint64_t count) {
-  uint8_t *data = malloc(payload);
-  if (data == NULL) {
-    abort();
-  }
-  bench_payload_init(data, payload);
+  uint8_t *data = bench_payload_new(payload);
   for (uint64_t i = 0; i < count; i++) {
     bench_payload_stamp(data, i % BENCH_SAMPLE_EVERY == 0 ? bench_now_ns() : 0);
     impl->push(ctx, index, data, payload);
@@ -151,11 +143,7 @@ void bench_xthread(const bench_config *cfg, const char *name, uint32_t payload, 
     if (ctx == NULL) {
       abort();
     }
-    uint8_t *data = malloc(payload);
-    if (data == NULL) {
-      abort();
-    }
-    bench_payload_init(data, payload);
+    uint8_t *data = bench_payload_new(payload);
     /* Let the consumer go to sleep first: a paced event finds it idle. */
     uint64_t next = bench_now_ns() + 1000000u;
     for (uint32_t i = 0; i < cfg->paced_samples; i++) {
@@ -182,14 +170,12 @@ struct bench_loop {
   void *ctx;
 };
 
-static void on_stop_closed(uv_handle_t *h) { (void)h; }
-
 static void on_stop(uv_async_t *h) {
   bench_loop *l = h->data;
   if (l->on_stop != NULL) {
     l->on_stop(l->ctx);
   }
-  uv_close((uv_handle_t *)&l->stop, on_stop_closed);
+  uv_close((uv_handle_t *)&l->stop, NULL);
 }
 
 bench_loop *bench_loop_create(void) {

@@ -70,6 +70,15 @@ void bench_payload_init(uint8_t *buf, uint32_t size) {
   }
 }
 
+uint8_t *bench_payload_new(uint32_t size) {
+  uint8_t *buf = malloc(size);
+  if (buf == NULL) {
+    abort();
+  }
+  bench_payload_init(buf, size);
+  return buf;
+}
+
 uint64_t bench_events(const bench_config *cfg, uint32_t payload, uint64_t base_count) {
   double n = (double)base_count * cfg->scale;
   if (payload > 64) {
@@ -263,8 +272,7 @@ void bench_print_table(FILE *out) {
   }
 }
 
-void bench_print_lines(FILE *out, int reps) {
-  (void)reps;
+void bench_print_lines(FILE *out) {
   fprintf(out, "\n");
   for (int i = 0; i < figure_count; i++) {
     const figure *f = &figures[i];

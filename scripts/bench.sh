@@ -50,16 +50,10 @@ while (($#)); do
 done
 
 ./scripts/install-deps.sh
+# The ZeroMQ baseline is optional: without libzmq the program skips it and says so.
 if ! pkg-config --exists libzmq 2>/dev/null; then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    echo "bench.sh: installing libzmq3-dev (the ZeroMQ baseline)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends libzmq3-dev >/dev/null ||
-      { apt-get update >/dev/null && apt-get install -y --no-install-recommends libzmq3-dev >/dev/null; } ||
-      echo "bench.sh: could not install libzmq3-dev: the ZeroMQ baseline will be skipped" >&2
-  else
-    echo "bench.sh: libzmq not found (Debian: apt-get install libzmq3-dev): the ZeroMQ baseline will be skipped" >&2
-  fi
+  ./scripts/install-deps.sh --with-zmq ||
+    echo "bench.sh: libzmq3-dev is missing: the ZeroMQ baseline will be skipped" >&2
 fi
 
 build=build-bench

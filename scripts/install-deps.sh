@@ -5,7 +5,7 @@
 # run by every build script).
 #
 # Usage: scripts/install-deps.sh [--with-m32] [--with-clang] [--with-mingw] [--with-valgrind]
-#                                [--all] [--check]
+#                                [--with-zmq] [--all] [--check]
 #   (no flag)     base: CMake, Ninja, gcc/g++, pkg-config, libuv, cmocka
 #   --with-m32    also the 32-bit x86 build (cmake/toolchains/linux-i386.cmake):
 #                 gcc/g++ multilib and the i386 -dev packages (multiarch)
@@ -15,6 +15,8 @@
 #                 kernel cross-build (docs/windows.md)
 #   --with-valgrind  also valgrind, for memcheck on the examples in CI
 #                 (docs/reliability.md)
+#   --with-zmq    also libzmq3-dev, the benchmark's ZeroMQ baseline
+#                 (scripts/bench.sh, docs/performance.md)
 #   --all         all of the above
 #   --check       only report what is missing; exit 1 if anything is
 set -euo pipefail
@@ -27,6 +29,7 @@ with_m32=0
 with_clang=0
 with_mingw=0
 with_valgrind=0
+with_zmq=0
 check_only=0
 for arg in "$@"; do
   case "$arg" in
@@ -34,7 +37,8 @@ for arg in "$@"; do
     --with-clang) with_clang=1 ;;
     --with-mingw) with_mingw=1 ;;
     --with-valgrind) with_valgrind=1 ;;
-    --all) with_m32=1 with_clang=1 with_mingw=1 with_valgrind=1 ;;
+    --with-zmq) with_zmq=1 ;;
+    --all) with_m32=1 with_clang=1 with_mingw=1 with_valgrind=1 with_zmq=1 ;;
     --check) check_only=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install-deps: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -52,6 +56,9 @@ if ((with_clang)); then
 fi
 if ((with_valgrind)); then
   packages+=(valgrind)
+fi
+if ((with_zmq)); then
+  packages+=(libzmq3-dev)
 fi
 if ((with_mingw)); then
   # The -dev packages (dependencies of the compilers anyway) are named so that

@@ -323,12 +323,6 @@ static void script_tick(uv_timer_t *timer) {
   }
 }
 
-static void detached(void *ctx) {
-  (void)ctx; /* the loop ends when nothing is left open */
-}
-
-static void close_timer(uv_handle_t *handle) { (void)handle; }
-
 static void stop_tick(uv_timer_t *timer) {
   simulator *sim = timer->data;
   atomic_store(&sim->firmware_running, false);
@@ -336,14 +330,15 @@ static void stop_tick(uv_timer_t *timer) {
   for (size_t i = 0; i < 3; i++) {
     unsubscribe(sim, &sim->consumers[i]);
   }
+  /* Nothing to free when the handles close: the loop ends once they have. */
   for (uint32_t i = 0; i < sim->toaster_count; i++) {
-    uv_close((uv_handle_t *)&sim->toasters[i].timer, close_timer);
+    uv_close((uv_handle_t *)&sim->toasters[i].timer, NULL);
   }
-  uv_close((uv_handle_t *)&sim->script, close_timer);
-  uv_close((uv_handle_t *)&sim->stop, close_timer);
+  uv_close((uv_handle_t *)&sim->script, NULL);
+  uv_close((uv_handle_t *)&sim->stop, NULL);
   /* Deliver what is still queued, then stop the loop's delivery. */
   (void)wmiev_bus_dispatch(sim->bus, 0);
-  wmiev_uv_detach(sim->attachment, detached, sim);
+  wmiev_uv_detach(sim->attachment, NULL, NULL);
 }
 
 /* ---- Setup and summary --------------------------------------------------------------- */

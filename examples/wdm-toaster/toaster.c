@@ -110,6 +110,18 @@ ToasterCountStatistic(
     );
 
 static NTSTATUS
+ToasterCheckSetTarget(
+    _In_ ULONG GuidIndex,
+    _In_ ULONG InstanceIndex
+    );
+
+static VOID
+ToasterSetDebugPrintLevel(
+    _In_ PTOASTER_FDO_DATA FdoData,
+    _In_ ULONG Value
+    );
+
+static NTSTATUS
 ToasterCompleteIrp(
     _Inout_ PIRP Irp,
     _In_ NTSTATUS Status
@@ -433,12 +445,11 @@ ToasterDispatchPower(
     NTSTATUS status;
 
     status = IoAcquireRemoveLock(&fdoData->RemoveLock, Irp);
+    PoStartNextPowerIrp(Irp);
     if (!NT_SUCCESS(status)) {
-        PoStartNextPowerIrp(Irp);
         return ToasterCompleteIrp(Irp, status);
     }
 
-    PoStartNextPowerIrp(Irp);
     IoSkipCurrentIrpStackLocation(Irp);
     status = PoCallDriver(fdoData->NextLowerDriver, Irp);
 
@@ -686,6 +697,39 @@ ToasterQueryWmiDataBlock(
     return WmiCompleteRequest(DeviceObject, Irp, status, size, IO_NO_INCREMENT);
 }
 
+//
+// Where a set (of the block or of an item) may go: STATUS_SUCCESS for the
+// one instance of ToasterDeviceInformation, the only block with a writable
+// item (DebugPrintLevel); else the status to complete the request with.
+//
+static NTSTATUS
+ToasterCheckSetTarget(
+    _In_ ULONG GuidIndex,
+    _In_ ULONG InstanceIndex
+    )
+{
+    if (InstanceIndex != 0) {
+        return STATUS_WMI_INSTANCE_NOT_FOUND;
+    }
+    if (GuidIndex == TOASTER_WMI_DEVICE_INFORMATION_INDEX) {
+        return STATUS_SUCCESS;
+    }
+    return GuidIndex < TOASTER_WMI_GUID_COUNT ? STATUS_WMI_READ_ONLY : STATUS_WMI_GUID_NOT_FOUND;
+}
+
+//
+// Sets DebugPrintLevel and counts the set (ToasterStatistics).
+//
+static VOID
+ToasterSetDebugPrintLevel(
+    _In_ PTOASTER_FDO_DATA FdoData,
+    _In_ ULONG Value
+    )
+{
+    InterlockedExchange(&FdoData->DebugPrintLevel, (LONG)Value);
+    ToasterCountStatistic(FdoData, &FdoData->SetCount);
+}
+
 static NTSTATUS
 NTAPI
 ToasterSetWmiDataBlock(
@@ -703,10 +747,8 @@ ToasterSetWmiDataBlock(
 
     PAGED_CODE();
 
-    if (InstanceIndex != 0) {
-        status = STATUS_WMI_INSTANCE_NOT_FOUND;
-
-    } else if (GuidIndex == TOASTER_WMI_DEVICE_INFORMATION_INDEX) {
+    status = ToasterCheckSetTarget(GuidIndex, InstanceIndex);
+    if (NT_SUCCESS(status)) {
         if (BufferSize < TOASTER_DEVICE_INFORMATION_SIZE) {
             status = STATUS_INFO_LENGTH_MISMATCH;
         } else {
@@ -715,16 +757,8 @@ ToasterSetWmiDataBlock(
             //
             RtlZeroMemory(&info, sizeof(info));
             RtlCopyMemory(&info, Buffer, TOASTER_DEVICE_INFORMATION_SIZE);
-            InterlockedExchange(&fdoData->DebugPrintLevel, (LONG)info.DebugPrintLevel);
-            ToasterCountStatistic(fdoData, &fdoData->SetCount);
-            status = STATUS_SUCCESS;
+            ToasterSetDebugPrintLevel(fdoData, info.DebugPrintLevel);
         }
-
-    } else if (GuidIndex < TOASTER_WMI_GUID_COUNT) {
-        status = STATUS_WMI_READ_ONLY;
-
-    } else {
-        status = STATUS_WMI_GUID_NOT_FOUND;
     }
 
     return WmiCompleteRequest(DeviceObject, Irp, status, 0, IO_NO_INCREMENT);
@@ -748,10 +782,8 @@ ToasterSetWmiDataItem(
 
     PAGED_CODE();
 
-    if (InstanceIndex != 0) {
-        status = STATUS_WMI_INSTANCE_NOT_FOUND;
-
-    } else if (GuidIndex == TOASTER_WMI_DEVICE_INFORMATION_INDEX) {
+    status = ToasterCheckSetTarget(GuidIndex, InstanceIndex);
+    if (NT_SUCCESS(status)) {
         switch (DataItemId) {
 
         case TOASTER_ITEM_DEBUG_PRINT_LEVEL:
@@ -760,9 +792,7 @@ ToasterSetWmiDataItem(
                 break;
             }
             RtlCopyMemory(&value, Buffer, sizeof(ULONG));
-            InterlockedExchange(&fdoData->DebugPrintLevel, (LONG)value);
-            ToasterCountStatistic(fdoData, &fdoData->SetCount);
-            status = STATUS_SUCCESS;
+            ToasterSetDebugPrintLevel(fdoData, value);
             break;
 
         case TOASTER_ITEM_CONNECTOR_TYPE:
@@ -777,12 +807,6 @@ ToasterSetWmiDataItem(
             status = STATUS_WMI_ITEMID_NOT_FOUND;
             break;
         }
-
-    } else if (GuidIndex < TOASTER_WMI_GUID_COUNT) {
-        status = STATUS_WMI_READ_ONLY;
-
-    } else {
-        status = STATUS_WMI_GUID_NOT_FOUND;
     }
 
     return WmiCompleteRequest(DeviceObject, Irp, status, 0, IO_NO_INCREMENT);

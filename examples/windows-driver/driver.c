@@ -342,11 +342,10 @@ static NTSTATUS NTAPI ExampleDispatchSystemControl(PDEVICE_OBJECT DeviceObject, 
 static NTSTATUS NTAPI ExampleDispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
   PEXAMPLE_EXTENSION ext = (PEXAMPLE_EXTENSION)DeviceObject->DeviceExtension;
   NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, Irp);
+  PoStartNextPowerIrp(Irp); /* needed before Windows Vista, harmless after */
   if (!NT_SUCCESS(status)) {
-    PoStartNextPowerIrp(Irp);
     return ExampleCompleteIrp(Irp, status);
   }
-  PoStartNextPowerIrp(Irp); /* needed before Windows Vista, harmless after */
   IoSkipCurrentIrpStackLocation(Irp);
   status = PoCallDriver(ext->LowerDevice, Irp);
   IoReleaseRemoveLock(&ext->RemoveLock, Irp);
