@@ -67,6 +67,20 @@ static _Noreturn FUZZ_UNUSED FUZZ_PRINTF(3, 4) void fuzz_fail_at(const char *fil
     }                                                                                              \
   } while (0)
 
+/* The teardown property of the harnesses on the debug allocator: no
+ * allocation live and no allocator error on `dbg` (a debug_alloc *). A
+ * macro, so that only its users need debug_alloc.h. */
+#define FUZZ_CHECK_NO_LEAKS(dbg)                                                                   \
+  do {                                                                                             \
+    debug_alloc *dbg_ = (dbg);                                                                     \
+    if (debug_alloc_live_count(dbg_) != 0 || debug_alloc_errors(dbg_) != 0) {                      \
+      debug_alloc_report_leaks(dbg_);                                                              \
+      fuzz_fail("%llu allocations live after teardown, %llu allocator errors",                     \
+                (unsigned long long)debug_alloc_live_count(dbg_),                                  \
+                (unsigned long long)debug_alloc_errors(dbg_));                                     \
+    }                                                                                              \
+  } while (0)
+
 /* ---- Reading the input ---------------------------------------------------------------------- */
 
 /* The rest of a fuzz input. Past the end every read yields zeros, so any

@@ -233,12 +233,7 @@ static void env_destroy(fire_env *env) {
   FUZZ_CHECK(wmiev_provider_destroy(env->provider) == WMIEV_STATUS_SUCCESS);
   FUZZ_CHECK(wmiev_device_destroy(env->pdo) == WMIEV_STATUS_SUCCESS);
   wmiev_bus_destroy(env->bus);
-  if (debug_alloc_live_count(env->dbg) != 0 || debug_alloc_errors(env->dbg) != 0) {
-    debug_alloc_report_leaks(env->dbg);
-    fuzz_fail("%llu allocations live after teardown, %llu allocator errors",
-              (unsigned long long)debug_alloc_live_count(env->dbg),
-              (unsigned long long)debug_alloc_errors(env->dbg));
-  }
+  FUZZ_CHECK_NO_LEAKS(env->dbg);
   debug_alloc_destroy(env->dbg);
   free(env->got);
 }

@@ -632,12 +632,38 @@ static bool is_provider_id(dev *const p[2], size_t n, uint32_t id) {
   return false;
 }
 
-static void op_query_all(pr_env *env) {
-  GUID guid = pick_guid(env);
-  uint32_t given = fuzz_u16(&env->in);
+/* A caller's buffer of `given` bytes (0: a valid pointer all the same),
+ * every byte SENTINEL, so that what the library writes shows. */
+static uint8_t *sentinel_buffer(uint32_t given) {
   uint8_t *buf = malloc(given == 0 ? 1 : given);
   FUZZ_CHECK(buf != NULL);
   memset(buf, SENTINEL, given);
+  return buf;
+}
+
+/* Property 2's two-call pattern on the caller's `given`-byte buffer after a
+ * query or method returned `st` and set its in/out size to `size`. */
+static void check_out_buffer(wmiev_status st, const uint8_t *buf, uint32_t given, uint32_t size) {
+  if (st == WMIEV_STATUS_SUCCESS) {
+    /* At most `given` bytes written, nothing past `size`. */
+    FUZZ_CHECK(size <= given);
+    FUZZ_CHECK(all_bytes(buf + size, given - size, SENTINEL));
+  } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
+    /* Nothing written; more asked for (by a method: it needs a larger
+     * buffer, or it ran and its output was lost). */
+    FUZZ_CHECK(size > given);
+    FUZZ_CHECK(all_bytes(buf, given, SENTINEL));
+  } else {
+    /* A failure leaves the size and the buffer alone. */
+    FUZZ_CHECK(size == given);
+    FUZZ_CHECK(all_bytes(buf, given, SENTINEL));
+  }
+}
+
+static void op_query_all(pr_env *env) {
+  GUID guid = pick_guid(env);
+  uint32_t given = fuzz_u16(&env->in);
+  uint8_t *buf = sentinel_buffer(given);
   dev *p[2];
   size_t np = providers_of(env, &guid, true, p);
   uint32_t size = given;
@@ -649,11 +675,12 @@ static void op_query_all(pr_env *env) {
   TRACE("  -> %s, size %u\n", wmiev_status_name(st), (unsigned)size);
   FUZZ_CHECK_STATUS_CLASS(st);
   check_reach(env, &guid, st, irps_before, false);
+  check_out_buffer(st, buf, given, size);
   if (st == WMIEV_STATUS_SUCCESS) {
     /* Property 2: a chain of valid ALL_DATA replies, from the (queryable)
      * providers of the GUID in registration order, 8-aligned, linked by
      * offset, 0 at the end. */
-    FUZZ_CHECK(size <= given && size >= sizeof(WNODE_ALL_DATA));
+    FUZZ_CHECK(size >= sizeof(WNODE_ALL_DATA));
     size_t at = 0, next_provider = 0;
     for (;;) {
       wmiev_wnode_view v;
@@ -683,13 +710,7 @@ static void op_query_all(pr_env *env) {
       at += linkage;
       FUZZ_CHECK(at < size);
     }
-    FUZZ_CHECK(all_bytes(buf + size, given - size, SENTINEL));
-  } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
-    FUZZ_CHECK(size > given);
-    FUZZ_CHECK(all_bytes(buf, given, SENTINEL));
-  } else {
-    FUZZ_CHECK(size == given);
-    FUZZ_CHECK(all_bytes(buf, given, SENTINEL));
+  } else if (st != WMIEV_STATUS_BUFFER_TOO_SMALL) {
     FUZZ_CHECK(diag.status == st);
   }
   free(buf);
@@ -700,9 +721,7 @@ static void op_query_one(pr_env *env) {
   ref_storage r;
   read_ref(env, &r);
   uint32_t given = fuzz_u16(&env->in);
-  uint8_t *buf = malloc(given == 0 ? 1 : given);
-  FUZZ_CHECK(buf != NULL);
-  memset(buf, SENTINEL, given);
+  uint8_t *buf = sentinel_buffer(given);
   dev *p[2];
   size_t np = providers_of(env, &guid, true, p);
   uint32_t size = given;
@@ -713,8 +732,8 @@ static void op_query_one(pr_env *env) {
   TRACE("  -> %s, size %u\n", wmiev_status_name(st), (unsigned)size);
   FUZZ_CHECK_STATUS_CLASS(st);
   check_reach(env, &guid, st, irps_before, true);
+  check_out_buffer(st, buf, given, size);
   if (st == WMIEV_STATUS_SUCCESS) {
-    FUZZ_CHECK(size <= given);
     wmiev_wnode_view v;
     wmiev_diag vd;
     wmiev_status vst = wmiev_wnode_validate(buf, size, 0, &v, &vd);
@@ -725,13 +744,6 @@ static void op_query_one(pr_env *env) {
     FUZZ_CHECK(v.kind == WMIEV_WNODE_SINGLE_INSTANCE && v.buffer_size == size);
     FUZZ_CHECK(is_provider_id(p, np, v.provider_id));
     FUZZ_CHECK(rd32(buf, offsetof(WNODE_HEADER, Linkage)) == 0);
-    FUZZ_CHECK(all_bytes(buf + size, given - size, SENTINEL));
-  } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
-    FUZZ_CHECK(size > given);
-    FUZZ_CHECK(all_bytes(buf, given, SENTINEL));
-  } else {
-    FUZZ_CHECK(size == given);
-    FUZZ_CHECK(all_bytes(buf, given, SENTINEL));
   }
   free(buf);
 }
@@ -744,9 +756,7 @@ static void op_method(pr_env *env) {
   const uint8_t *input;
   size_t in_size = fuzz_bytes(&env->in, fuzz_u8(&env->in), &input);
   uint32_t given = fuzz_u16(&env->in);
-  uint8_t *out = malloc(given == 0 ? 1 : given);
-  FUZZ_CHECK(out != NULL);
-  memset(out, SENTINEL, given);
+  uint8_t *out = sentinel_buffer(given);
   uint32_t out_size = given;
   uint64_t irps_before = irps_sent(env);
   wmiev_status st =
@@ -756,17 +766,7 @@ static void op_method(pr_env *env) {
         (unsigned)given);
   FUZZ_CHECK_STATUS_CLASS(st);
   check_reach(env, &guid, st, irps_before, true);
-  if (st == WMIEV_STATUS_SUCCESS) {
-    FUZZ_CHECK(out_size <= given);
-    FUZZ_CHECK(all_bytes(out + out_size, given - out_size, SENTINEL));
-  } else if (st == WMIEV_STATUS_BUFFER_TOO_SMALL) {
-    /* Either the method needs a larger buffer, or it ran and its output was lost. */
-    FUZZ_CHECK(out_size > given);
-    FUZZ_CHECK(all_bytes(out, given, SENTINEL));
-  } else {
-    FUZZ_CHECK(out_size == given);
-    FUZZ_CHECK(all_bytes(out, given, SENTINEL));
-  }
+  check_out_buffer(st, out, given, out_size);
   free(out);
 }
 
@@ -835,12 +835,7 @@ static void env_destroy(pr_env *env, uint8_t config) {
   wmiev_registry_get_stats(env->registry, &s);
   FUZZ_CHECK(s.violations == env->violations_seen);
   wmiev_registry_destroy(env->registry);
-  if (debug_alloc_live_count(env->dbg) != 0 || debug_alloc_errors(env->dbg) != 0) {
-    debug_alloc_report_leaks(env->dbg);
-    fuzz_fail("%llu allocations live after teardown, %llu allocator errors",
-              (unsigned long long)debug_alloc_live_count(env->dbg),
-              (unsigned long long)debug_alloc_errors(env->dbg));
-  }
+  FUZZ_CHECK_NO_LEAKS(env->dbg);
   debug_alloc_destroy(env->dbg);
   for (int k = 0; k < 2; k++) {
     free(env->devs[k].blocks);

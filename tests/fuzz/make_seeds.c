@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
+#include "wnode_params.h"
 
 /* ---- Output ---------------------------------------------------------------------------------- */
 
@@ -82,36 +83,6 @@ static void check(wmiev_status st, const char *what) {
     fprintf(stderr, "make_seeds: building %s: %s\n", what, wmiev_status_name(st));
     exit(1);
   }
-}
-
-/* test_wnode_build.c's test_hdr(). */
-static wmiev_wnode_header_params golden_hdr(uint32_t extra_flags) {
-  wmiev_wnode_header_params h;
-  memset(&h, 0, sizeof h);
-  h.guid = (GUID){0x01234567u, 0x89ABu, 0xCDEFu, {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE}};
-  h.provider_id = 0x11223344u;
-  h.extra_flags = extra_flags;
-  h.timestamp = INT64_C(0x01D9A0B0C0D0E0F0);
-  h.client_context = 0x55667788u;
-  return h;
-}
-
-static wmiev_wnode_instance by_index(uint32_t index, const void *data, uint32_t size) {
-  wmiev_wnode_instance in;
-  memset(&in, 0, sizeof in);
-  in.index = index;
-  in.data = data;
-  in.size = size;
-  return in;
-}
-
-static wmiev_wnode_instance by_name(const uint16_t *name, size_t units, const void *data,
-                                    uint32_t size) {
-  wmiev_wnode_instance in = by_index(0, data, size);
-  in.dynamic_name = true;
-  in.name = name;
-  in.name_units = units;
-  return in;
 }
 
 static void single_instance(wnode *w, const wmiev_wnode_header_params *h,

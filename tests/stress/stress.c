@@ -91,6 +91,7 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
+#include "test_util.h"
 
 /* ---- Constants ------------------------------------------------------------------------------ */
 
@@ -159,12 +160,6 @@ static void sleep_us(long us) {
   struct timespec ts = {us / 1000000L, (us % 1000000L) * 1000L};
   while (nanosleep(&ts, &ts) != 0) {
   }
-}
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static uint64_t align8(uint64_t x) { return (x + 7u) & ~(uint64_t)7u; }
@@ -509,25 +504,6 @@ static wmiev_status cb_control(wmiev_device *device, wmiev_irp *irp, uint32_t gu
   return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, 0);
 }
 
-/* Method 1 on any instance: output = input XOR 0x5A. */
-static wmiev_status cb_method(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
-                              uint32_t instance_index, uint32_t method_id, uint32_t in_size,
-                              uint32_t out_size, uint8_t *buffer, void *payload) {
-  (void)guid_index;
-  (void)instance_index;
-  (void)payload;
-  if (method_id != 1) {
-    return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_WMI_ITEMID_NOT_FOUND, 0);
-  }
-  if (out_size < in_size) {
-    return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_BUFFER_TOO_SMALL, in_size);
-  }
-  for (uint32_t i = 0; i < in_size; i++) {
-    buffer[i] ^= 0x5Au;
-  }
-  return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, in_size);
-}
-
 static prov *prov_create(stress *st, bool is_vol, uint32_t owner, uint32_t vol_count) {
   prov *p = calloc(1, sizeof *p);
   if (p == NULL) {
@@ -545,7 +521,7 @@ static prov *prov_create(stress *st, bool is_vol, uint32_t owner, uint32_t vol_c
   o.context.callbacks.query_reginfo = cb_reginfo;
   o.context.callbacks.query_data_block = cb_query;
   o.context.callbacks.function_control = cb_control;
-  o.context.callbacks.execute_method = cb_method;
+  o.context.callbacks.execute_method = xor_method;
   o.context.payload = p;
   o.name = is_vol ? "volatile" : "stable";
   wmiev_status s = wmiev_provider_create(st->reg, &o, &p->provider);
@@ -1239,7 +1215,7 @@ static void *query_main(void *arg) {
       CHECK(st, s == WMIEV_STATUS_SUCCESS && out_size == sizeof in, "EXECUTE_METHOD: %s (%s)",
             wmiev_status_name(s), d.message);
       for (uint32_t i = 0; s == WMIEV_STATUS_SUCCESS && i < sizeof in; i++) {
-        if (out[i] != (uint8_t)(in[i] ^ 0x5Au)) {
+        if (out[i] != (uint8_t)(in[i] ^ XOR_METHOD_KEY)) {
           fail(st, "EXECUTE_METHOD: output byte %u is wrong", i);
           break;
         }

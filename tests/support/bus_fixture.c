@@ -1,12 +1,9 @@
 /* The bus tests' shared fixture (bus_fixture.h). */
-#define _XOPEN_SOURCE 700 /* nanosleep */
-
 #include "bus_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- GUIDs, bytes ------------------------------------------------------------------------------
  */
@@ -72,12 +69,6 @@ size_t utf16(const char *s, uint16_t *out, size_t cap) {
     out[i] = (uint16_t)(unsigned char)s[i];
   }
   return n;
-}
-
-void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
 }
 
 /* ---- the fixture ----------------------------------------------------------------------------- */
@@ -576,6 +567,13 @@ const uint8_t *got_data(const got *g) { return g->wnode + g->data_at; }
 uint32_t seq_of(const got *g) {
   assert_int_equal(g->data_size, 4);
   return get32(got_data(g), 0);
+}
+
+void seqs(const sink *s, const uint32_t *want, size_t n) {
+  assert_int_equal(s->n, n);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(seq_of(&s->ev[i]), want[i]);
+  }
 }
 
 /* ---- teardown -------------------------------------------------------------------------------- */

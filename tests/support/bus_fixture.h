@@ -37,18 +37,10 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
+#include "status_assert.h"
+#include "test_util.h"
 
 /* ---- statuses, GUIDs, bytes ------------------------------------------------------------------ */
-
-#define assert_status(actual, expected)                                                            \
-  do {                                                                                             \
-    wmiev_status a_ = (actual), e_ = (expected);                                                   \
-    if (a_ != e_) {                                                                                \
-      fail_msg("status %s, expected %s", wmiev_status_name(a_), wmiev_status_name(e_));            \
-    }                                                                                              \
-  } while (0)
-
-#define assert_guid_equal(a, b) assert_memory_equal((a), (b), sizeof(GUID))
 
 /* {0A0B0C0D-1122-3344-5566-778899AABBCC}: the event block most tests fire. */
 extern const GUID guid_ev;
@@ -74,7 +66,6 @@ void pattern(uint8_t *out, size_t n, uint32_t seed);
 bool is_pattern(const uint8_t *p, size_t n, uint32_t seed);
 /* ASCII text as UTF-16 units (the names here are ASCII). */
 size_t utf16(const char *s, uint16_t *out, size_t cap);
-void sleep_ms(long ms);
 
 /* ---- the fixture ----------------------------------------------------------------------------- */
 
@@ -251,5 +242,7 @@ void unsubscribe(sink *s);
 const uint8_t *got_data(const got *g);
 /* The 4-byte sequence number an event carries as its data. */
 uint32_t seq_of(const got *g);
+/* The sink received exactly `n` events, with sequence numbers want[0..n-1]. */
+void seqs(const sink *s, const uint32_t *want, size_t n);
 
 #endif /* WMIEV_TEST_BUS_FIXTURE_H */

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "bus_fixture.h"
+#include "wnode_params.h"
 
 /* ---- bytes, GUIDs ---------------------------------------------------------------------------- */
 
@@ -96,18 +97,6 @@ static wmiev_wnode_header_params hdr_for(const GUID *g, uint32_t provider_id, ui
   h.provider_id = provider_id;
   h.extra_flags = extra;
   return h;
-}
-
-static wmiev_wnode_instance by_index(uint32_t index, const void *data, uint32_t size) {
-  wmiev_wnode_instance in = {.index = index, .data = data, .size = size};
-  return in;
-}
-
-static wmiev_wnode_instance by_name(const uint16_t *name, size_t units, const void *data,
-                                    uint32_t size) {
-  wmiev_wnode_instance in = {
-      .dynamic_name = true, .name = name, .name_units = units, .data = data, .size = size};
-  return in;
 }
 
 /* Builds an event WNODE in wmiev_bus_alloc_event() memory (NULL if that
@@ -1502,13 +1491,6 @@ static void hook_firer(sink *s, const wmiev_event *e) {
   }
 }
 
-static void seqs(const sink *s, const uint32_t *want, size_t n) {
-  assert_int_equal(s->n, n);
-  for (size_t i = 0; i < n; i++) {
-    assert_int_equal(seq_of(&s->ev[i]), want[i]);
-  }
-}
-
 static void reentrant(fixture *f, bool pumped) {
   bus_start_mode(f, pumped ? WMIEV_DELIVERY_PUMPED : WMIEV_DELIVERY_SYNC);
   tprov *a = prov_new(f, 'A', WMIREG_FLAG_INSTANCE_BASENAME, "Toaster");
@@ -1632,6 +1614,7 @@ static void unsubscribe_waits(fixture *f, bool pumped) {
 
 static void test_unsubscribe_waits_sync(void **state) { unsubscribe_waits(*state, false); }
 static void test_unsubscribe_waits_pumped(void **state) { unsubscribe_waits(*state, true); }
+
 
 /* A driver fires from a worker thread while its ENABLE callback waits for
  * that worker: firing must not wait for the bus's function-control lock. */

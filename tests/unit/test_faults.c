@@ -72,15 +72,8 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
-
-#define assert_status(actual, expected)                                                            \
-  do {                                                                                             \
-    wmiev_status a_ = (actual), e_ = (expected);                                                   \
-    if (a_ != e_) {                                                                                \
-      fail_msg("%s:%d: status %s, expected %s", __FILE__, __LINE__, wmiev_status_name(a_),         \
-               wmiev_status_name(e_));                                                             \
-    }                                                                                              \
-  } while (0)
+#include "status_assert.h"
+#include "test_util.h"
 
 /* ---- GUIDs, data ----------------------------------------------------------------------------- */
 
@@ -124,18 +117,6 @@ static bool data_ok(const uint8_t *p, uint32_t size, uint32_t index) {
     }
   }
   return true;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- Fixture --------------------------------------------------------------------------------- */
@@ -398,25 +379,6 @@ static wmiev_status cb_control(wmiev_device *device, wmiev_irp *irp, uint32_t gu
   return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, 0);
 }
 
-/* Method 1: output = input XOR 0x5A. */
-static wmiev_status cb_method(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
-                              uint32_t instance_index, uint32_t method_id, uint32_t in_size,
-                              uint32_t out_size, uint8_t *buffer, void *payload) {
-  (void)guid_index;
-  (void)instance_index;
-  (void)payload;
-  if (method_id != 1) {
-    return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_WMI_ITEMID_NOT_FOUND, 0);
-  }
-  if (out_size < in_size) {
-    return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_BUFFER_TOO_SMALL, in_size);
-  }
-  for (uint32_t i = 0; i < in_size; i++) {
-    buffer[i] ^= 0x5Au;
-  }
-  return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, in_size);
-}
-
 static fprov *prov_alloc(fx *f, const char *base) {
   assert_true(f->nprov < MAX_PROV);
   fprov *p = calloc(1, sizeof *p);
@@ -445,7 +407,7 @@ static wmiev_status prov_create(fprov *p) {
   o.context.callbacks.query_reginfo = cb_reginfo;
   o.context.callbacks.query_data_block = cb_query;
   o.context.callbacks.function_control = cb_control;
-  o.context.callbacks.execute_method = cb_method;
+  o.context.callbacks.execute_method = xor_method;
   o.context.payload = p;
   o.name = p->base;
   wmiev_status s = wmiev_provider_create(wmiev_bus_registry(p->f->bus), &o, &p->provider);
@@ -1140,7 +1102,7 @@ static void query_run(fx *f) {
   if (TRY(f, wmiev_execute_method(r, &guid_b, &by_index, 1, in, sizeof in, out, &out_size, NULL))) {
     assert_int_equal(out_size, sizeof in);
     for (uint32_t i = 0; i < 16; i++) {
-      assert_int_equal(out[i], (uint8_t)(in[i] ^ 0x5Au));
+      assert_int_equal(out[i], (uint8_t)(in[i] ^ XOR_METHOD_KEY));
     }
   }
 }

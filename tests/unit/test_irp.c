@@ -26,6 +26,7 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
+#include "test_util.h"
 
 /* ---- fixture: registry on the debug allocator, violations counted ------- */
 
@@ -91,17 +92,6 @@ static void fixture_done(fixture *f) {
   debug_alloc_destroy(f->alloc);
   pthread_mutex_destroy(&f->lock);
   test_free(f);
-}
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-  nanosleep(&ts, NULL);
 }
 
 /* ---- recording devices ------------------------------------------------------ */

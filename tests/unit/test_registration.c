@@ -30,6 +30,7 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
+#include "test_util.h"
 
 /* ---- GUIDs ---------------------------------------------------------------------- */
 
@@ -1384,11 +1385,6 @@ static void test_deregister(void **state) {
                 {WMIEV_BLOCK_REMOVED, &guid_b, gone, WMIREG_FLAG_EXPENSIVE});
   assert_int_equal(stats_of(f).deregistrations, 2);
   fixture_done(f);
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-  nanosleep(&ts, NULL);
 }
 
 static bool load_flag(bool *flag) { return __atomic_load_n(flag, __ATOMIC_ACQUIRE); }

@@ -27,6 +27,7 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
+#include "status_assert.h"
 
 /* ---- bytes ---------------------------------------------------------------------- */
 
@@ -56,14 +57,6 @@ static uint32_t get32(const uint8_t *p, size_t at) {
   memcpy(&v, p + at, sizeof v);
   return v;
 }
-
-#define assert_status(actual, expected)                                                            \
-  do {                                                                                             \
-    wmiev_status a_ = (actual), e_ = (expected);                                                   \
-    if (a_ != e_) {                                                                                \
-      fail_msg("status %s, expected %s", wmiev_status_name(a_), wmiev_status_name(e_));            \
-    }                                                                                              \
-  } while (0)
 
 /* clang-format off */
 /* ---- golden WNODEs ----------------------------------------------------------------- */

@@ -414,6 +414,13 @@ static const batch *run_pair(fixture *f, const fire_spec *specs, size_t n) {
   return &runs(f)->a;
 }
 
+/* Every fire call of the batch returned `want`. */
+static void assert_all_status(const batch *b, wmiev_status want) {
+  for (size_t i = 0; i < b->n; i++) {
+    assert_status(b->st[i], want);
+  }
+}
+
 #define BD(b, field) ((b)->after.bus.field - (b)->before.bus.field)
 #define GD(b, g, field) ((b)->after.guid[guid_ix(g)].field - (b)->before.guid[guid_ix(g)].field)
 #define WD(b, w) ((b)->after.warned[w] - (b)->before.warned[w])
@@ -514,9 +521,7 @@ static void equivalence(fixture *f, wmiev_delivery mode) {
   }
 
   const batch *b = run_pair(f, specs, n);
-  for (size_t i = 0; i < n; i++) {
-    assert_status(b->st[i], WMIEV_STATUS_SUCCESS);
-  }
+  assert_all_status(b, WMIEV_STATUS_SUCCESS);
   assert_ends(&b->before.bus, &b->after.bus, n, (expect_end){.delivered = n});
   assert_int_equal(BD(b, callbacks), 2 * n_ev + n_pdo);
   for (int w = 0; w < WMIEV_WARN_COUNT_; w++) {
@@ -603,9 +608,7 @@ static void test_no_subscriber(void **state) {
   const fire_spec specs[] = {
       {a, &guid_ev, src, 0, 4, 1}, {a, &guid_ev, src, 1, 0, 0}, {a, &guid_ev, src, 1, 900, 2}};
   const batch *b = run_pair(f, specs, 3);
-  for (size_t i = 0; i < 3; i++) {
-    assert_status(b->st[i], WMIEV_STATUS_SUCCESS);
-  }
+  assert_all_status(b, WMIEV_STATUS_SUCCESS);
   assert_ends(&b->before.bus, &b->after.bus, 3, (expect_end){.not_enabled = 3});
   assert_ends(&b->before.guid[guid_ix(&guid_ev)], &b->after.guid[guid_ix(&guid_ev)], 3,
               (expect_end){.not_enabled = 3});
@@ -778,8 +781,7 @@ static void test_open_before_registration(void **state) {
   assert_int_equal(atomic_load(&a->enables), 1);
   assert_true(wmiev_source_enabled(src));
   b = run_pair(f, specs, 2);
-  assert_status(b->st[0], WMIEV_STATUS_SUCCESS);
-  assert_status(b->st[1], WMIEV_STATUS_SUCCESS);
+  assert_all_status(b, WMIEV_STATUS_SUCCESS);
   assert_ends(&b->before.bus, &b->after.bus, 2, (expect_end){.delivered = 2});
   assert_int_equal(WD(b, WMIEV_WARN_PROVIDER_NOT_ENABLED), 0);
   assert_batch_events(f, b, specs);
@@ -891,8 +893,7 @@ static void test_follows_update(void **state) {
   a->base_str = NULL;
   prov_control(a, WMIREG_ACTION_UPDATE_GUIDS);
   const batch *b = run_pair(f, specs, 2);
-  assert_status(b->st[0], WMIEV_STATUS_SUCCESS);
-  assert_status(b->st[1], WMIEV_STATUS_SUCCESS);
+  assert_all_status(b, WMIEV_STATUS_SUCCESS);
   assert_batch_events(f, b, specs);
   assert_int_equal(get32(s->ev[s->n - 1].wnode, 44), 0x1008a);
   assert_string_equal(s->ev[s->n - 1].name, "ROOT\\TOASTER\\0000_1");
@@ -932,8 +933,7 @@ static void test_dynamic_block(void **state) {
   wmiev_source *src = src_open(f, d, &guid_dyn);
   const fire_spec specs[] = {{d, &guid_dyn, src, 0, 4, 1}, {d, &guid_dyn, src, 7, 0, 0}};
   const batch *b = run_pair(f, specs, 2);
-  assert_status(b->st[0], WMIEV_STATUS_SUCCESS);
-  assert_status(b->st[1], WMIEV_STATUS_SUCCESS);
+  assert_all_status(b, WMIEV_STATUS_SUCCESS);
   assert_ends(&b->before.bus, &b->after.bus, 2, (expect_end){.delivered = 2});
   assert_int_equal(BD(b, warnings[WMIEV_WARN_STATIC_FOR_DYNAMIC]), 2);
   assert_int_equal(GD(b, &guid_dyn, warnings[WMIEV_WARN_STATIC_FOR_DYNAMIC]), 2);
@@ -988,9 +988,7 @@ static void test_provider_not_enabled(void **state) {
   const fire_spec specs[] = {
       {a, &guid_ev, sa, 0, 4, 1}, {b, &guid_ev, sb, 0, 4, 2}, {a, &guid_ev, sa, 1, 0, 3}};
   const batch *bt = run_pair(f, specs, 3);
-  for (size_t i = 0; i < 3; i++) {
-    assert_status(bt->st[i], WMIEV_STATUS_SUCCESS);
-  }
+  assert_all_status(bt, WMIEV_STATUS_SUCCESS);
   assert_ends(&bt->before.bus, &bt->after.bus, 3, (expect_end){.delivered = 3});
   assert_int_equal(BD(bt, warnings[WMIEV_WARN_PROVIDER_NOT_ENABLED]), 2);
   assert_int_equal(GD(bt, &guid_ev, warnings[WMIEV_WARN_PROVIDER_NOT_ENABLED]), 2);
@@ -1110,13 +1108,6 @@ static void hook_spawner(sink *s, const wmiev_event *e) {
   reentry *r = s->ctx;
   if (s->state++ == 0) {
     r->spawned = subscribe(r->f, NULL, &guid_ev);
-  }
-}
-
-static void seqs(const sink *s, const uint32_t *want, size_t n) {
-  assert_int_equal(s->n, n);
-  for (size_t i = 0; i < n; i++) {
-    assert_int_equal(seq_of(&s->ev[i]), want[i]);
   }
 }
 

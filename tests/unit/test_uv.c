@@ -45,14 +45,7 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
-
-#define assert_status(actual, expected)                                                            \
-  do {                                                                                             \
-    wmiev_status a_ = (actual), e_ = (expected);                                                   \
-    if (a_ != e_) {                                                                                \
-      fail_msg("status %s, expected %s", wmiev_status_name(a_), wmiev_status_name(e_));            \
-    }                                                                                              \
-  } while (0)
+#include "status_assert.h"
 
 /* Sanitized builds run the threaded scenarios with fewer events. */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)

@@ -34,6 +34,7 @@
 #include <wmiev/wmiev.h>
 
 #include "debug_alloc.h"
+#include "status_assert.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~7u)
 
@@ -226,15 +227,6 @@ typedef struct fixture {
   } cleanup[MAX_CLEANUP];
   size_t ncleanup;
 } fixture;
-
-static void assert_status_eq(wmiev_status got, wmiev_status want, const char *file, int line) {
-  if (got != want) {
-    print_error("%s:%d: status %s (0x%08X), expected %s (0x%08X)\n", file, line,
-                wmiev_status_name(got), (unsigned)got, wmiev_status_name(want), (unsigned)want);
-    fail();
-  }
-}
-#define assert_status(got, want) assert_status_eq((got), (want), __FILE__, __LINE__)
 
 static int64_t now_100ns(void) {
   struct timespec ts;

@@ -18,39 +18,11 @@
 
 #include <wmiev/wmiev.h>
 
+#include "wnode_params.h"
+
 #define SENTINEL 0xAA
 
 /* ---- Helpers -------------------------------------------------------------- */
-
-static wmiev_wnode_header_params test_hdr(uint32_t extra_flags) {
-  wmiev_wnode_header_params hdr;
-  memset(&hdr, 0, sizeof hdr);
-  hdr.guid =
-      (GUID){0x01234567u, 0x89ABu, 0xCDEFu, {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE}};
-  hdr.provider_id = 0x11223344u;
-  hdr.extra_flags = extra_flags;
-  hdr.timestamp = INT64_C(0x01D9A0B0C0D0E0F0);
-  hdr.client_context = 0x55667788u;
-  return hdr;
-}
-
-static wmiev_wnode_instance static_instance(uint32_t index, const void *data, uint32_t size) {
-  wmiev_wnode_instance instance;
-  memset(&instance, 0, sizeof instance);
-  instance.index = index;
-  instance.data = data;
-  instance.size = size;
-  return instance;
-}
-
-static wmiev_wnode_instance named_instance(const uint16_t *name, size_t units, const void *data,
-                                           uint32_t size) {
-  wmiev_wnode_instance instance = static_instance(0, data, size);
-  instance.dynamic_name = true;
-  instance.name = name;
-  instance.name_units = units;
-  return instance;
-}
 
 /* memcmp, but on a mismatch say where, so a layout slip is found at once. */
 static void expect_bytes(const uint8_t *actual, const uint8_t *expected, size_t size,
@@ -169,7 +141,7 @@ static void reject_check(const reject_ctx *ctx, wmiev_status got, wmiev_status e
 /* ---- Golden bytes --------------------------------------------------------- */
 
 /*
- * Offsets 4..43 of every header built from test_hdr(): ProviderId,
+ * Offsets 4..43 of every header built from golden_hdr(): ProviderId,
  * HistoricalContext (always 0), TimeStamp, Guid and ClientContext, little-endian.
  */
 #define HDR_MIDDLE                                                                                 \
@@ -207,8 +179,8 @@ static const uint8_t golden_si_static[68] = {
 
 static wmiev_status build_si_static(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
   static const uint8_t data[] = {0xDE, 0xAD, 0xBE, 0xEF};
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_EVENT_ITEM);
-  wmiev_wnode_instance instance = static_instance(5, data, sizeof data);
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_instance instance = by_index(5, data, sizeof data);
   return wmiev_wnode_build_single_instance(buf, n, &hdr, &instance, need, diag);
 }
 
@@ -229,8 +201,8 @@ static const uint8_t golden_si_dynamic[83] = {
 
 static wmiev_status build_si_dynamic(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
   static const uint8_t data[] = {0x01, 0x02, 0x03};
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_EVENT_ITEM);
-  wmiev_wnode_instance instance = named_instance(name_dev0, 4, data, sizeof data);
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_instance instance = by_name(name_dev0, 4, data, sizeof data);
   instance.index = 9;
   return wmiev_wnode_build_single_instance(buf, n, &hdr, &instance, need, diag);
 }
@@ -247,8 +219,8 @@ static const uint8_t golden_si_empty[64] = {
 };
 
 static wmiev_status build_si_empty(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance instance = static_instance(1, NULL, 0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance instance = by_index(1, NULL, 0);
   return wmiev_wnode_build_single_instance(buf, n, &hdr, &instance, need, diag);
 }
 
@@ -269,8 +241,8 @@ static const uint8_t golden_item_static[74] = {
 
 static wmiev_status build_item_static(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
   static const uint8_t data[] = {0x34, 0x12};
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_EVENT_ITEM);
-  wmiev_wnode_instance instance = static_instance(2, data, sizeof data);
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_instance instance = by_index(2, data, sizeof data);
   return wmiev_wnode_build_single_item(buf, n, &hdr, &instance, 7, need, diag);
 }
 
@@ -292,8 +264,8 @@ static const uint8_t golden_method_dynamic[85] = {
 
 static wmiev_status build_method_dynamic(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
   static const uint8_t data[] = {0x0A, 0x0B, 0x0C, 0x0D, 0x0E};
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance instance = named_instance(name_m1, 2, data, sizeof data);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance instance = by_name(name_m1, 2, data, sizeof data);
   return wmiev_wnode_build_method_item(buf, n, &hdr, &instance, 3, need, diag);
 }
 
@@ -318,10 +290,9 @@ static wmiev_status build_all_fixed_layout(void *buf, size_t n, size_t *need, wm
   static const uint8_t d0[] = {0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5};
   static const uint8_t d1[] = {0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5};
   static const uint8_t d2[] = {0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5};
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_EVENT_ITEM);
   /* Indexes are ignored in ALL_DATA: the position is the index. */
-  wmiev_wnode_instance instances[3] = {static_instance(7, d0, 6), static_instance(8, d1, 6),
-                                       static_instance(9, d2, 6)};
+  wmiev_wnode_instance instances[3] = {by_index(7, d0, 6), by_index(8, d1, 6), by_index(9, d2, 6)};
   return wmiev_wnode_build_all_data(buf, n, &hdr, instances, 3, layout, need, diag);
 }
 
@@ -364,9 +335,9 @@ static wmiev_status build_all_variable_named(void *buf, size_t n, size_t *need,
                                              wmiev_diag *diag) {
   static const uint8_t d0[] = {0x11, 0x22, 0x33};
   static const uint8_t d1[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance instances[2] = {named_instance(name_a, 1, d0, sizeof d0),
-                                       named_instance(name_bc, 2, d1, sizeof d1)};
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance instances[2] = {by_name(name_a, 1, d0, sizeof d0),
+                                       by_name(name_bc, 2, d1, sizeof d1)};
   return wmiev_wnode_build_all_data(buf, n, &hdr, instances, 2, WMIEV_ALL_DATA_AUTO, need, diag);
 }
 
@@ -391,9 +362,9 @@ static const uint8_t golden_all_fixed_named[94] = {
 static wmiev_status build_all_fixed_named(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
   static const uint8_t d0[] = {0xD0, 0xD1, 0xD2, 0xD3};
   static const uint8_t d1[] = {0xE0, 0xE1, 0xE2, 0xE3};
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_EVENT_ITEM);
-  wmiev_wnode_instance instances[2] = {named_instance(name_x, 1, d0, sizeof d0),
-                                       named_instance(name_yz, 2, d1, sizeof d1)};
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_instance instances[2] = {by_name(name_x, 1, d0, sizeof d0),
+                                       by_name(name_yz, 2, d1, sizeof d1)};
   return wmiev_wnode_build_all_data(buf, n, &hdr, instances, 2, WMIEV_ALL_DATA_AUTO, need, diag);
 }
 
@@ -416,8 +387,8 @@ static wmiev_status build_all_variable_static(void *buf, size_t n, size_t *need,
                                               wmiev_diag *diag) {
   static const uint8_t d0[] = {0xF1, 0xF2};
   static const uint8_t d1[] = {0xF3, 0xF4};
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance instances[2] = {static_instance(0, d0, 2), static_instance(1, d1, 2)};
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance instances[2] = {by_index(0, d0, 2), by_index(1, d1, 2)};
   return wmiev_wnode_build_all_data(buf, n, &hdr, instances, 2, WMIEV_ALL_DATA_VARIABLE, need,
                                     diag);
 }
@@ -435,13 +406,13 @@ static const uint8_t golden_all_empty[64] = {
 };
 
 static wmiev_status build_all_empty_auto(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
-  wmiev_wnode_header_params hdr = test_hdr(0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
   return wmiev_wnode_build_all_data(buf, n, &hdr, NULL, 0, WMIEV_ALL_DATA_AUTO, need, diag);
 }
 
 static wmiev_status build_all_empty_variable(void *buf, size_t n, size_t *need,
                                              wmiev_diag *diag) {
-  wmiev_wnode_header_params hdr = test_hdr(0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
   return wmiev_wnode_build_all_data(buf, n, &hdr, NULL, 0, WMIEV_ALL_DATA_VARIABLE, need, diag);
 }
 
@@ -457,8 +428,8 @@ static const uint8_t golden_ref_index[72] = {
 };
 
 static wmiev_status build_ref_index(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance target = static_instance(4, NULL, 0x10000);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance target = by_index(4, NULL, 0x10000);
   return wmiev_wnode_build_event_reference(buf, n, &hdr, &target, 0x80, need, diag);
 }
 
@@ -474,8 +445,8 @@ static const uint8_t golden_ref_name[78] = {
 };
 
 static wmiev_status build_ref_name(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance target = named_instance(name_dev0, 4, NULL, 0x200);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance target = by_name(name_dev0, 4, NULL, 0x200);
   return wmiev_wnode_build_event_reference(buf, n, &hdr, &target, 0x01, need, diag);
 }
 
@@ -490,8 +461,8 @@ static const uint8_t golden_ref_empty_name[72] = {
 };
 
 static wmiev_status build_ref_empty_name(void *buf, size_t n, size_t *need, wmiev_diag *diag) {
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance target = named_instance(NULL, 0, NULL, 8);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance target = by_name(NULL, 0, NULL, 8);
   return wmiev_wnode_build_event_reference(buf, n, &hdr, &target, 0, need, diag);
 }
 
@@ -544,8 +515,8 @@ static void test_extra_flags_pass_through(void **state) {
   uint8_t buf[64];
   size_t need = 0;
   wmiev_wnode_header_params hdr =
-      test_hdr(WNODE_FLAG_PDO_INSTANCE_NAMES | WNODE_FLAG_USE_TIMESTAMP | WNODE_FLAG_EVENT_ITEM);
-  wmiev_wnode_instance instance = static_instance(0, NULL, 0);
+      golden_hdr(WNODE_FLAG_PDO_INSTANCE_NAMES | WNODE_FLAG_USE_TIMESTAMP | WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_instance instance = by_index(0, NULL, 0);
   assert_int_equal(
       wmiev_wnode_build_single_instance(buf, sizeof buf, &hdr, &instance, &need, NULL),
       WMIEV_STATUS_SUCCESS);
@@ -576,8 +547,8 @@ static void test_longest_name(void **state) {
   (void)state;
   fill_long_name();
   size_t need = 0;
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance instance = named_instance(long_name, 32767, NULL, 0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance instance = by_name(long_name, 32767, NULL, 0);
 
   /* 64 + 2 + 65534 = 65600, already 8-aligned. */
   assert_int_equal(wmiev_wnode_build_single_instance(NULL, 0, &hdr, &instance, &need, NULL),
@@ -607,16 +578,16 @@ static void test_largest_sizes(void **state) {
   (void)state;
   static const uint8_t small[4] = {1, 2, 3, 4};
   size_t need = 0;
-  wmiev_wnode_header_params hdr = test_hdr(0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
 
-  wmiev_wnode_instance instance = static_instance(0, small, UINT32_MAX - 64);
+  wmiev_wnode_instance instance = by_index(0, small, UINT32_MAX - 64);
   assert_int_equal(wmiev_wnode_build_single_instance(NULL, 0, &hdr, &instance, &need, NULL),
                    WMIEV_STATUS_BUFFER_TOO_SMALL);
   assert_int_equal(need, UINT32_MAX);
 
   /* Fixed layout with one named instance: data ends at 0xFFFFFFF0, offsets to
    * 0xFFFFFFF4, and "Dev0" (10 bytes) ends at 0xFFFFFFFE. */
-  wmiev_wnode_instance named = named_instance(name_dev0, 4, small, 0xFFFFFFB0u);
+  wmiev_wnode_instance named = by_name(name_dev0, 4, small, 0xFFFFFFB0u);
   assert_int_equal(wmiev_wnode_build_all_data(NULL, 0, &hdr, &named, 1, WMIEV_ALL_DATA_AUTO,
                                               &need, NULL),
                    WMIEV_STATUS_BUFFER_TOO_SMALL);
@@ -666,7 +637,7 @@ static void test_reject_owned_flags(void **state) {
   reject_ctx ctx;
   for (size_t b = 0; b < HDR_BUILDER_COUNT; b++) {
     /* The same arguments succeed without the bad bit, so the bit alone is rejected. */
-    wmiev_wnode_header_params hdr = test_hdr(0);
+    wmiev_wnode_header_params hdr = golden_hdr(0);
     reject_begin(&ctx);
     assert_int_equal(hdr_builders[b](ctx.buf, sizeof ctx.buf, &hdr, &ctx.need, &ctx.diag),
                      WMIEV_STATUS_SUCCESS);
@@ -675,7 +646,7 @@ static void test_reject_owned_flags(void **state) {
       if ((flag & WMIEV_WNODE_BUILDER_OWNED_FLAGS) == 0) {
         continue;
       }
-      hdr = test_hdr(flag | WNODE_FLAG_USE_TIMESTAMP);
+      hdr = golden_hdr(flag | WNODE_FLAG_USE_TIMESTAMP);
       reject_begin(&ctx);
       reject_check(&ctx, hdr_builders[b](ctx.buf, sizeof ctx.buf, &hdr, &ctx.need, &ctx.diag),
                    WMIEV_STATUS_INVALID_PARAMETER, "extra_flags", 0);
@@ -686,7 +657,7 @@ static void test_reject_owned_flags(void **state) {
 static void test_reject_event_item_on_method_and_reference(void **state) {
   (void)state;
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_EVENT_ITEM);
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_EVENT_ITEM);
   reject_begin(&ctx);
   reject_check(&ctx, hdr_method_item(ctx.buf, sizeof ctx.buf, &hdr, &ctx.need, &ctx.diag),
                WMIEV_STATUS_INVALID_PARAMETER, "extra_flags", 0);
@@ -707,7 +678,7 @@ static void test_reject_event_item_on_method_and_reference(void **state) {
 static void test_reject_null_arguments(void **state) {
   (void)state;
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
   for (size_t b = 0; b < HDR_BUILDER_COUNT; b++) {
     reject_begin(&ctx);
     reject_check(&ctx, hdr_builders[b](ctx.buf, sizeof ctx.buf, NULL, &ctx.need, &ctx.diag),
@@ -754,7 +725,7 @@ static void test_reject_null_arguments(void **state) {
 static void test_reject_without_diag(void **state) {
   (void)state;
   size_t need = 7;
-  wmiev_wnode_header_params hdr = test_hdr(WNODE_FLAG_ALL_DATA);
+  wmiev_wnode_header_params hdr = golden_hdr(WNODE_FLAG_ALL_DATA);
   assert_int_equal(
       wmiev_wnode_build_single_instance(NULL, 0, &hdr, &valid_static, &need, NULL),
       WMIEV_STATUS_INVALID_PARAMETER);
@@ -764,8 +735,8 @@ static void test_reject_without_diag(void **state) {
 static void test_reject_null_data_with_size(void **state) {
   (void)state;
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance bad = static_instance(0, NULL, 1);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance bad = by_index(0, NULL, 1);
 
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_single_instance(ctx.buf, sizeof ctx.buf, &hdr, &bad,
@@ -782,8 +753,7 @@ static void test_reject_null_data_with_size(void **state) {
 
   /* In ALL_DATA the offending index is reported in diag.offset. */
   static const uint8_t d[4] = {0};
-  wmiev_wnode_instance instances[3] = {static_instance(0, d, 4), static_instance(0, NULL, 4),
-                                       static_instance(0, d, 4)};
+  wmiev_wnode_instance instances[3] = {by_index(0, d, 4), by_index(0, NULL, 4), by_index(0, d, 4)};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, instances, 3,
                                                 WMIEV_ALL_DATA_AUTO, &ctx.need, &ctx.diag),
@@ -793,8 +763,8 @@ static void test_reject_null_data_with_size(void **state) {
 static void test_reject_null_name_with_units(void **state) {
   (void)state;
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance bad = named_instance(NULL, 3, NULL, 0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance bad = by_name(NULL, 3, NULL, 0);
 
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_single_instance(ctx.buf, sizeof ctx.buf, &hdr, &bad,
@@ -813,9 +783,8 @@ static void test_reject_null_name_with_units(void **state) {
                                                        &ctx.need, &ctx.diag),
                WMIEV_STATUS_INVALID_PARAMETER, "target.name", 0);
 
-  wmiev_wnode_instance instances[3] = {named_instance(name_a, 1, NULL, 0),
-                                       named_instance(name_bc, 2, NULL, 0),
-                                       named_instance(NULL, 1, NULL, 0)};
+  wmiev_wnode_instance instances[3] = {by_name(name_a, 1, NULL, 0), by_name(name_bc, 2, NULL, 0),
+                                       by_name(NULL, 1, NULL, 0)};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, instances, 3,
                                                 WMIEV_ALL_DATA_AUTO, &ctx.need, &ctx.diag),
@@ -826,8 +795,8 @@ static void test_reject_reference_with_data(void **state) {
   (void)state;
   static const uint8_t d[4] = {0};
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance target = static_instance(0, d, 4);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance target = by_index(0, d, 4);
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_event_reference(ctx.buf, sizeof ctx.buf, &hdr, &target, 0,
                                                        &ctx.need, &ctx.diag),
@@ -837,18 +806,16 @@ static void test_reject_reference_with_data(void **state) {
 static void test_reject_mixed_names(void **state) {
   (void)state;
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
 
-  wmiev_wnode_instance named_first[2] = {named_instance(name_a, 1, NULL, 0),
-                                         static_instance(1, NULL, 0)};
+  wmiev_wnode_instance named_first[2] = {by_name(name_a, 1, NULL, 0), by_index(1, NULL, 0)};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, named_first, 2,
                                                 WMIEV_ALL_DATA_AUTO, &ctx.need, &ctx.diag),
                WMIEV_STATUS_INVALID_PARAMETER, "instances[].dynamic_name", 1);
 
-  wmiev_wnode_instance static_first[3] = {static_instance(0, NULL, 0),
-                                          static_instance(1, NULL, 0),
-                                          named_instance(name_a, 1, NULL, 0)};
+  wmiev_wnode_instance static_first[3] = {by_index(0, NULL, 0), by_index(1, NULL, 0),
+                                          by_name(name_a, 1, NULL, 0)};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, static_first, 3,
                                                 WMIEV_ALL_DATA_VARIABLE, &ctx.need, &ctx.diag),
@@ -859,9 +826,8 @@ static void test_reject_fixed_unequal_sizes(void **state) {
   (void)state;
   static const uint8_t d[8] = {0};
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance instances[3] = {static_instance(0, d, 4), static_instance(0, d, 4),
-                                       static_instance(0, d, 8)};
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance instances[3] = {by_index(0, d, 4), by_index(0, d, 4), by_index(0, d, 8)};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, instances, 3,
                                                 WMIEV_ALL_DATA_FIXED, &ctx.need, &ctx.diag),
@@ -872,8 +838,8 @@ static void test_reject_name_too_long(void **state) {
   (void)state;
   fill_long_name();
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
-  wmiev_wnode_instance bad = named_instance(long_name, 32768, NULL, 0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
+  wmiev_wnode_instance bad = by_name(long_name, 32768, NULL, 0);
 
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_single_instance(ctx.buf, sizeof ctx.buf, &hdr, &bad,
@@ -892,7 +858,7 @@ static void test_reject_name_too_long(void **state) {
                                                        &ctx.need, &ctx.diag),
                WMIEV_STATUS_NAME_TOO_LONG, "target.name", 0);
 
-  wmiev_wnode_instance instances[2] = {named_instance(name_a, 1, NULL, 0), bad};
+  wmiev_wnode_instance instances[2] = {by_name(name_a, 1, NULL, 0), bad};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, instances, 2,
                                                 WMIEV_ALL_DATA_AUTO, &ctx.need, &ctx.diag),
@@ -914,9 +880,9 @@ static void test_reject_over_4gib(void **state) {
   (void)state;
   static const uint8_t small[4] = {1, 2, 3, 4};
   reject_ctx ctx;
-  wmiev_wnode_header_params hdr = test_hdr(0);
+  wmiev_wnode_header_params hdr = golden_hdr(0);
 
-  wmiev_wnode_instance huge = static_instance(0, small, 0xFFFFFFF0u);
+  wmiev_wnode_instance huge = by_index(0, small, 0xFFFFFFF0u);
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_single_instance(ctx.buf, sizeof ctx.buf, &hdr, &huge,
                                                        &ctx.need, &ctx.diag),
@@ -938,15 +904,14 @@ static void test_reject_over_4gib(void **state) {
                WMIEV_STATUS_INVALID_BUFFER_SIZE, "instance.size", 0);
 
   /* A dynamic name moves the data: 64 + ALIGN8(2 + 8) + (4 GiB - 80) passes the limit too. */
-  wmiev_wnode_instance named = named_instance(name_dev0, 4, small, UINT32_MAX - 79);
+  wmiev_wnode_instance named = by_name(name_dev0, 4, small, UINT32_MAX - 79);
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_single_instance(ctx.buf, sizeof ctx.buf, &hdr, &named,
                                                        &ctx.need, &ctx.diag),
                WMIEV_STATUS_INVALID_BUFFER_SIZE, "instance.size", 0);
 
   /* ALL_DATA: two 2 GiB instances; the second one crosses the limit. */
-  wmiev_wnode_instance two[2] = {static_instance(0, small, 0x80000000u),
-                                 static_instance(1, small, 0x80000000u)};
+  wmiev_wnode_instance two[2] = {by_index(0, small, 0x80000000u), by_index(1, small, 0x80000000u)};
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, two, 2,
                                                 WMIEV_ALL_DATA_AUTO, &ctx.need, &ctx.diag),
@@ -959,7 +924,7 @@ static void test_reject_over_4gib(void **state) {
   /* ALL_DATA: the data fits (ends at 0xFFFFFFF0) but the names do not: the offset
    * array ends at 0xFFFFFFF4 and an 18-byte counted name passes 4 GiB. */
   static const uint16_t eight[8] = {'D', 'e', 'v', '0', 'D', 'e', 'v', '0'};
-  wmiev_wnode_instance late = named_instance(eight, 8, small, 0xFFFFFFB0u);
+  wmiev_wnode_instance late = by_name(eight, 8, small, 0xFFFFFFB0u);
   reject_begin(&ctx);
   reject_check(&ctx, wmiev_wnode_build_all_data(ctx.buf, sizeof ctx.buf, &hdr, &late, 1,
                                                 WMIEV_ALL_DATA_AUTO, &ctx.need, &ctx.diag),

@@ -22,6 +22,8 @@
 
 #include <wmiev/wmiev.h>
 
+#include "status_assert.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_HAVE_ASAN 1
 #elif defined(__has_feature)
@@ -222,14 +224,6 @@ static void build_goldens(void) {
 }
 
 /* ---- Assertions ---------------------------------------------------------- */
-
-#define assert_status(got, want)                                                                   \
-  do {                                                                                             \
-    wmiev_status got_ = (got), want_ = (want);                                                     \
-    if (got_ != want_) {                                                                           \
-      fail_msg("got %s, want %s", wmiev_status_name(got_), wmiev_status_name(want_));              \
-    }                                                                                              \
-  } while (0)
 
 /* Validates a golden in an exact-size heap copy; the copy must outlive the view. */
 static uint8_t *validate_golden(int id, uint32_t options, wmiev_wnode_view *v) {

@@ -27,6 +27,7 @@
 
 #include "debug_alloc.h"
 #include "host_private.h"
+#include "test_util.h"
 
 /* ==== Observing the host ======================================================== */
 
@@ -825,11 +826,6 @@ typedef struct event_args {
   PKEVENT event;
   int delay_ms;
 } event_args;
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 static void *set_later(void *arg) {
   event_args *a = arg;

@@ -35,7 +35,6 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +46,7 @@
 
 #include "debug_alloc.h"
 #include "toaster.h"
+#include "wdk_host.h"
 
 /* ======================================================================================
  * Fixture
@@ -55,7 +55,6 @@
 #define INSTANCE_ID L"ROOT\\TOASTER\\0000"
 #define STATIC_NAME L"ROOT\\TOASTER\\0000_0"
 #define STATIC_NAME_UTF8 "ROOT\\TOASTER\\0000_0"
-#define NOTIFY_ACCESS (WMIGUID_NOTIFICATION | SYNCHRONIZE)
 #define DATA_ACCESS (WMIGUID_QUERY | WMIGUID_SET | WMIGUID_EXECUTE)
 
 /* The host's clock, fixed: KeQuerySystemTime and the bus's event stamps. */
@@ -76,37 +75,6 @@ typedef struct fixture {
   wmiev_subscription *sub;                   /* portable subscriber, if left open */
   uint64_t expected[WMIEV_HOST_RULE_COUNT_]; /* violations each test expects */
 } fixture;
-
-static pthread_mutex_t g_violation_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t g_violations[WMIEV_HOST_RULE_COUNT_];
-static char g_last_message[WMIEV_HOST_RULE_COUNT_][512];
-
-static void on_violation(wmiev_host_rule rule, const char *message, void *ctx) {
-  (void)ctx;
-  pthread_mutex_lock(&g_violation_lock);
-  if ((int)rule > 0 && rule < WMIEV_HOST_RULE_COUNT_) {
-    g_violations[rule]++;
-    snprintf(g_last_message[rule], sizeof g_last_message[rule], "%s", message);
-  }
-  pthread_mutex_unlock(&g_violation_lock);
-}
-
-static uint64_t violations(wmiev_host_rule rule) {
-  pthread_mutex_lock(&g_violation_lock);
-  uint64_t n = g_violations[rule];
-  pthread_mutex_unlock(&g_violation_lock);
-  return n;
-}
-
-/* The last message of @p rule starts with the rule's name and contains @p text. */
-static bool message_has(wmiev_host_rule rule, const char *text) {
-  pthread_mutex_lock(&g_violation_lock);
-  const char *name = wmiev_host_rule_name(rule);
-  bool has = strncmp(g_last_message[rule], name, strlen(name)) == 0 &&
-             strstr(g_last_message[rule], text) != NULL;
-  pthread_mutex_unlock(&g_violation_lock);
-  return has;
-}
 
 static int64_t fixed_now(void *ctx) {
   (void)ctx;
@@ -137,15 +105,14 @@ static void add_device(fixture *f) {
 static int setup_common(void **state, bool strict, bool with_device) {
   fixture *f = test_calloc(1, sizeof *f);
   f->alloc = debug_alloc_create();
-  memset(g_violations, 0, sizeof g_violations);
-  memset(g_last_message, 0, sizeof g_last_message);
+  host_violations_reset();
   wmiev_host_options options;
   memset(&options, 0, sizeof options);
   options.allocator = debug_alloc_allocator(f->alloc);
   options.quiet = true; /* the driver's KdPrint */
   options.strict = strict;
   options.clock.now = fixed_now;
-  options.on_violation = on_violation;
+  options.on_violation = host_violations_record;
   wmiev_host_configure(&options);
   assert_int_equal(wmiev_host_load_driver(DriverEntry, L"toaster", &f->driver), STATUS_SUCCESS);
   assert_non_null(f->driver);
@@ -210,8 +177,8 @@ static int teardown(void **state) {
   wmiev_host_shutdown();
   uint64_t seen[WMIEV_HOST_RULE_COUNT_];
   uint64_t counted[WMIEV_HOST_RULE_COUNT_];
+  host_violations_snapshot(seen);
   for (int rule = 1; rule < WMIEV_HOST_RULE_COUNT_; rule++) {
-    seen[rule] = violations((wmiev_host_rule)rule);
     counted[rule] = wmiev_host_violation_count((wmiev_host_rule)rule);
   }
   wmiev_host_configure(NULL);
@@ -230,13 +197,8 @@ static int teardown(void **state) {
   assert_int_equal(blocks_left, 0);
   assert_int_equal(unloaded, STATUS_SUCCESS);
   assert_int_equal(leaks_at_unload, 0);
+  assert_host_violations(seen, expected);
   for (int rule = 1; rule < WMIEV_HOST_RULE_COUNT_; rule++) {
-    if (seen[rule] != expected[rule]) {
-      fprintf(stderr, "rule %s: %llu violations, expected %llu; last: %s\n",
-              wmiev_host_rule_name((wmiev_host_rule)rule), (unsigned long long)seen[rule],
-              (unsigned long long)expected[rule], g_last_message[rule]);
-    }
-    assert_int_equal(seen[rule], expected[rule]);
     assert_int_equal(counted[rule], seen[rule]);
   }
   assert_int_equal(alloc_errors, 0);
@@ -247,34 +209,6 @@ static int teardown(void **state) {
 /* ======================================================================================
  * Consumers and expected bytes
  * ====================================================================================== */
-
-/* A kernel-mode consumer (IoWMIOpenBlock + IoWMISetNotificationCallback). */
-typedef struct kconsumer {
-  int count;
-  _Alignas(8) uint8_t last[256];
-  ULONG last_size;
-} kconsumer;
-
-static VOID NTAPI on_kernel_event(PVOID Wnode, PVOID Context) {
-  kconsumer *c = Context;
-  const WNODE_HEADER *h = Wnode;
-  c->count++;
-  c->last_size = h->BufferSize < sizeof c->last ? h->BufferSize : (ULONG)sizeof c->last;
-  memcpy(c->last, Wnode, c->last_size);
-}
-
-static PVOID open_block(const GUID *guid, ULONG access) {
-  PVOID object = NULL;
-  assert_int_equal(IoWMIOpenBlock(guid, access, &object), STATUS_SUCCESS);
-  assert_non_null(object);
-  return object;
-}
-
-static PVOID kernel_subscribe(kconsumer *c) {
-  PVOID object = open_block(&GUID_TOASTER_NOTIFY_DEVICE_ARRIVAL, NOTIFY_ACCESS);
-  assert_int_equal(IoWMISetNotificationCallback(object, on_kernel_event, c), STATUS_SUCCESS);
-  return object;
-}
 
 /* A portable-API consumer (wmiev_bus_subscribe on the host's bus). */
 typedef struct pconsumer {
@@ -633,9 +567,9 @@ static void test_one_enable_one_disable(void **state) {
   kconsumer k = {0};
   f->sub = portable_subscribe(&p);
   assert_int_equal(f->ext->ArrivalEnableCount, 2);
-  PVOID object = kernel_subscribe(&k);
+  PVOID object = kernel_subscribe(&GUID_TOASTER_NOTIFY_DEVICE_ARRIVAL, &k);
   /* Replacing the callback is not a new consumer either. */
-  assert_int_equal(IoWMISetNotificationCallback(object, on_kernel_event, &k), STATUS_SUCCESS);
+  assert_int_equal(IoWMISetNotificationCallback(object, kconsumer_notify, &k), STATUS_SUCCESS);
   assert_int_equal(f->ext->ArrivalEnableCount, 2);
   assert_int_equal(wmiev_bus_unsubscribe(f->sub), STATUS_SUCCESS);
   f->sub = NULL;
@@ -706,7 +640,7 @@ static void test_arrival_event_bytes(void **state) {
   fixture *f = *state;
   kconsumer k = {0};
   pconsumer p = {0};
-  PVOID object = kernel_subscribe(&k);
+  PVOID object = kernel_subscribe(&GUID_TOASTER_NOTIFY_DEVICE_ARRIVAL, &k);
   f->sub = portable_subscribe(&p);
   assert_int_equal(ToastMonStart(), STATUS_SUCCESS);
 
@@ -762,8 +696,9 @@ static void test_arrival_event_bytes(void **state) {
 
   /* A dynamic-name event for a block registered with PDO (static) names:
    * delivered, as Windows does, and the host says so once. */
-  assert_int_equal(violations(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH, "DYNAMIC_FOR_STATIC"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH), 1);
+  assert_true(
+      host_violation_message_has(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH, "DYNAMIC_FOR_STATIC"));
   wmiev_bus_stats s = arrival_stats();
   assert_int_equal(s.fired, 1);
   assert_int_equal(s.rejected, 0);
@@ -780,7 +715,7 @@ static void test_status_event_bytes(void **state) {
   fixture *f = *state;
   kconsumer k = {0};
   pconsumer p = {0};
-  PVOID object = kernel_subscribe(&k);
+  PVOID object = kernel_subscribe(&GUID_TOASTER_NOTIFY_DEVICE_ARRIVAL, &k);
   f->sub = portable_subscribe(&p);
   assert_int_equal(ToastMonStart(), STATUS_SUCCESS);
 
@@ -1208,7 +1143,7 @@ static void test_strict_arrival_rejected(void **state) {
   fixture *f = *state;
   kconsumer k = {0};
   pconsumer p = {0};
-  PVOID object = kernel_subscribe(&k);
+  PVOID object = kernel_subscribe(&GUID_TOASTER_NOTIFY_DEVICE_ARRIVAL, &k);
   f->sub = portable_subscribe(&p);
 
   /* The name mismatch is a rejection now: IoWMIWriteEvent fails, the WNODE
@@ -1227,10 +1162,10 @@ static void test_strict_arrival_rejected(void **state) {
   assert_int_equal(s.delivered, 0);
   /* A rejection, not a warning: the host's verifier records no name mismatch. */
   assert_int_equal(s.warnings[WMIEV_WARN_DYNAMIC_FOR_STATIC], 0);
-  assert_int_equal(violations(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH), 0);
-  assert_int_equal(violations(WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN), 0);
-  assert_int_equal(violations(WMIEV_HOST_RULE_POOL_DOUBLE_FREE), 0);
-  assert_int_equal(violations(WMIEV_HOST_RULE_POOL_BAD_FREE), 0);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH), 0);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN), 0);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_POOL_DOUBLE_FREE), 0);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_POOL_BAD_FREE), 0);
 
   /* The status event is what strict WMI wants: delivered. */
   assert_int_equal(ToasterFireStatus(f->fdo, 5), STATUS_SUCCESS);

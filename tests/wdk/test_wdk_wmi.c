@@ -43,6 +43,7 @@
 #include <wmistr.h>
 
 #include "debug_alloc.h"
+#include "wdk_host.h"
 
 /* ======================================================================================
  * The driver
@@ -597,7 +598,6 @@ static NTSTATUS write_dynamic_event(const GUID *guid, PCWSTR name, ULONG value) 
 
 #define INSTANCE_ID L"ROOT\\WMITEST\\0000"
 #define STATIC_NAME L"ROOT\\WMITEST\\0000_0"
-#define NOTIFY_ACCESS (WMIGUID_NOTIFICATION | SYNCHRONIZE)
 
 typedef struct fixture {
   debug_alloc *alloc;
@@ -607,42 +607,10 @@ typedef struct fixture {
   uint64_t expected[WMIEV_HOST_RULE_COUNT_]; /* violations each test expects */
 } fixture;
 
-static pthread_mutex_t g_violation_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t g_violations[WMIEV_HOST_RULE_COUNT_];
-static char g_last_message[WMIEV_HOST_RULE_COUNT_][512];
-
-static void on_violation(wmiev_host_rule rule, const char *message, void *ctx) {
-  (void)ctx;
-  pthread_mutex_lock(&g_violation_lock);
-  if ((int)rule > 0 && rule < WMIEV_HOST_RULE_COUNT_) {
-    g_violations[rule]++;
-    snprintf(g_last_message[rule], sizeof g_last_message[rule], "%s", message);
-  }
-  pthread_mutex_unlock(&g_violation_lock);
-}
-
-static uint64_t violations(wmiev_host_rule rule) {
-  pthread_mutex_lock(&g_violation_lock);
-  uint64_t n = g_violations[rule];
-  pthread_mutex_unlock(&g_violation_lock);
-  return n;
-}
-
-/* The last message of @p rule contains @p text. */
-static bool message_has(wmiev_host_rule rule, const char *text) {
-  pthread_mutex_lock(&g_violation_lock);
-  bool has = strstr(g_last_message[rule], text) != NULL &&
-             strncmp(g_last_message[rule], wmiev_host_rule_name(rule),
-                     strlen(wmiev_host_rule_name(rule))) == 0;
-  pthread_mutex_unlock(&g_violation_lock);
-  return has;
-}
-
 static int setup_with_timeout(void **state, uint32_t irp_timeout_ms) {
   fixture *f = test_calloc(1, sizeof *f);
   f->alloc = debug_alloc_create();
-  memset(g_violations, 0, sizeof g_violations);
-  memset(g_last_message, 0, sizeof g_last_message);
+  host_violations_reset();
   memset(&g_log, 0, sizeof g_log);
   memset(&g_knobs, 0, sizeof g_knobs);
   wmiev_host_options options;
@@ -650,7 +618,7 @@ static int setup_with_timeout(void **state, uint32_t irp_timeout_ms) {
   options.allocator = debug_alloc_allocator(f->alloc);
   options.quiet = true;
   options.irp_timeout_ms = irp_timeout_ms;
-  options.on_violation = on_violation;
+  options.on_violation = host_violations_record;
   wmiev_host_configure(&options);
   assert_int_equal(wmiev_host_load_driver(DriverEntry, L"WmiTest", &f->driver), STATUS_SUCCESS);
   assert_int_equal(wmiev_host_add_device(f->driver, INSTANCE_ID, &f->pdo), STATUS_SUCCESS);
@@ -682,15 +650,9 @@ static int teardown(void **state) {
   /* No WMI registration is left behind. */
   assert_int_equal(wmiev_registry_blocks(wmiev_bus_registry(wmiev_host_bus()), NULL, NULL, 0), 0);
   wmiev_host_shutdown();
-  for (int rule = 1; rule < WMIEV_HOST_RULE_COUNT_; rule++) {
-    if (violations((wmiev_host_rule)rule) != f->expected[rule]) {
-      fprintf(stderr, "rule %s: %llu violations, expected %llu; last: %s\n",
-              wmiev_host_rule_name((wmiev_host_rule)rule),
-              (unsigned long long)violations((wmiev_host_rule)rule),
-              (unsigned long long)f->expected[rule], g_last_message[rule]);
-    }
-    assert_int_equal(violations((wmiev_host_rule)rule), f->expected[rule]);
-  }
+  uint64_t seen[WMIEV_HOST_RULE_COUNT_];
+  host_violations_snapshot(seen);
+  assert_host_violations(seen, f->expected);
   wmiev_host_configure(NULL);
   assert_int_equal(debug_alloc_errors(f->alloc), 0);
   if (debug_alloc_live_count(f->alloc) != 0) {
@@ -703,33 +665,6 @@ static int teardown(void **state) {
 }
 
 /* ---- Consumer helpers ------------------------------------------------------------------- */
-
-typedef struct consumer {
-  int count;
-  _Alignas(8) uint8_t last[256];
-  ULONG last_size;
-} consumer;
-
-static VOID NTAPI on_notify(PVOID Wnode, PVOID Context) {
-  consumer *c = Context;
-  const WNODE_HEADER *h = Wnode;
-  c->count++;
-  c->last_size = h->BufferSize < sizeof c->last ? h->BufferSize : (ULONG)sizeof c->last;
-  memcpy(c->last, Wnode, c->last_size);
-}
-
-static PVOID open_block(const GUID *guid, ULONG access) {
-  PVOID object = NULL;
-  assert_int_equal(IoWMIOpenBlock(guid, access, &object), STATUS_SUCCESS);
-  assert_non_null(object);
-  return object;
-}
-
-static PVOID subscribe(const GUID *guid, consumer *c) {
-  PVOID object = open_block(guid, NOTIFY_ACCESS);
-  assert_int_equal(IoWMISetNotificationCallback(object, on_notify, c), STATUS_SUCCESS);
-  return object;
-}
 
 static UNICODE_STRING static_name(void) {
   UNICODE_STRING name = RTL_CONSTANT_STRING(STATIC_NAME);
@@ -790,16 +725,16 @@ static void test_registration_handshake(void **state) {
 
 static void test_event_enable_counting(void **state) {
   (void)state;
-  consumer a = {0}, b = {0};
+  kconsumer a = {0}, b = {0};
   /* Opening for notification alone enables nothing. */
   PVOID first = open_block(&EVENT_GUID, NOTIFY_ACCESS);
   assert_int_equal(log_snapshot().event_control[BLOCK_EVENT][1], 0);
   /* The first callback is the first consumer: one ENABLE. */
-  assert_int_equal(IoWMISetNotificationCallback(first, on_notify, &a), STATUS_SUCCESS);
+  assert_int_equal(IoWMISetNotificationCallback(first, kconsumer_notify, &a), STATUS_SUCCESS);
   assert_int_equal(log_snapshot().event_control[BLOCK_EVENT][1], 1);
   /* Replacing it, and a second consumer: no more. */
-  assert_int_equal(IoWMISetNotificationCallback(first, on_notify, &b), STATUS_SUCCESS);
-  PVOID second = subscribe(&EVENT_GUID, &a);
+  assert_int_equal(IoWMISetNotificationCallback(first, kconsumer_notify, &b), STATUS_SUCCESS);
+  PVOID second = kernel_subscribe(&EVENT_GUID, &a);
   assert_int_equal(log_snapshot().event_control[BLOCK_EVENT][1], 1);
   /* The first goes: nothing; the last goes: one DISABLE. */
   ObDereferenceObject(first);
@@ -809,7 +744,7 @@ static void test_event_enable_counting(void **state) {
   assert_int_equal(l.event_control[BLOCK_EVENT][0], 1);
   assert_int_equal(l.event_control[BLOCK_EVENT][1], 1);
   /* A NULL callback is a consumer leaving too. */
-  PVOID third = subscribe(&EVENT_GUID, &a);
+  PVOID third = kernel_subscribe(&EVENT_GUID, &a);
   assert_int_equal(log_snapshot().event_control[BLOCK_EVENT][1], 2);
   assert_int_equal(IoWMISetNotificationCallback(third, NULL, NULL), STATUS_SUCCESS);
   assert_int_equal(log_snapshot().event_control[BLOCK_EVENT][0], 2);
@@ -824,9 +759,9 @@ static void test_event_enable_counting(void **state) {
 
 static void test_event_delivery(void **state) {
   (void)state;
-  consumer c = {0}, d = {0};
-  PVOID events = subscribe(&EVENT_GUID, &c);
-  PVOID dynamic = subscribe(&DYN_EVENT_GUID, &d);
+  kconsumer c = {0}, d = {0};
+  PVOID events = kernel_subscribe(&EVENT_GUID, &c);
+  PVOID dynamic = kernel_subscribe(&DYN_EVENT_GUID, &d);
 
   /* WmiFireEvent: a static-name, PDO-named single-instance event. */
   assert_int_equal(fire_event(0, 0x11223344u, 0x55667788u), STATUS_SUCCESS);
@@ -882,7 +817,7 @@ static void test_event_delivery(void **state) {
 
 static VOID NTAPI release_inside(PVOID Wnode, PVOID Context) {
   (void)Wnode;
-  consumer *c = Context;
+  kconsumer *c = Context;
   c->count++;
   /* The consumer's object, released from inside its own callback. */
   ObDereferenceObject(*(PVOID *)(void *)c->last);
@@ -890,7 +825,7 @@ static VOID NTAPI release_inside(PVOID Wnode, PVOID Context) {
 
 static void test_release_inside_callback(void **state) {
   (void)state;
-  consumer c = {0};
+  kconsumer c = {0};
   PVOID object = open_block(&EVENT_GUID, NOTIFY_ACCESS);
   memcpy(c.last, &object, sizeof object);
   assert_int_equal(IoWMISetNotificationCallback(object, release_inside, &c), STATUS_SUCCESS);
@@ -1117,7 +1052,8 @@ static void test_access_denied(void **state) {
   assert_int_equal(IoWMIQueryAllData(notify, &size, NULL), STATUS_ACCESS_DENIED);
   assert_int_equal(IoWMIQuerySingleInstance(notify, &name, &size, NULL), STATUS_ACCESS_DENIED);
   assert_int_equal(IoWMIQueryAllDataMultiple(&notify, 1, &size, NULL), STATUS_ACCESS_DENIED);
-  assert_int_equal(IoWMISetNotificationCallback(query, on_notify, NULL), STATUS_ACCESS_DENIED);
+  assert_int_equal(IoWMISetNotificationCallback(query, kconsumer_notify, NULL),
+                   STATUS_ACCESS_DENIED);
   assert_int_equal(IoWMISetSingleInstance(query, &name, 0, sizeof value, &value),
                    STATUS_ACCESS_DENIED);
   assert_int_equal(IoWMISetSingleItem(query, &name, 1, 0, sizeof value, &value),
@@ -1213,7 +1149,7 @@ static void test_rule_pending_timeout(void **state) {
   uint64_t storage[512];
   ULONG size = sizeof storage;
   assert_int_equal(IoWMIQuerySingleInstance(data, &name, &size, storage), STATUS_IO_TIMEOUT);
-  assert_int_equal(violations(WMIEV_HOST_RULE_WMI_PENDING_TIMEOUT), 1);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_WMI_PENDING_TIMEOUT), 1);
   /* The late completion goes all the way (filter included) into WMI's own
    * copy, which it then frees: nothing leaks, nothing is touched twice. */
   KeSetEvent(&g_release, IO_NO_INCREMENT, FALSE);
@@ -1229,8 +1165,8 @@ static void test_rule_pending_timeout(void **state) {
 
 static void test_removal(void **state) {
   fixture *f = *state;
-  consumer c = {0};
-  PVOID events = subscribe(&EVENT_GUID, &c);
+  kconsumer c = {0};
+  PVOID events = kernel_subscribe(&EVENT_GUID, &c);
   PVOID data = open_block(&DATA_GUID, WMIGUID_QUERY);
   remove_device(f);
   driver_log l = log_snapshot();
@@ -1250,23 +1186,23 @@ static void test_removal(void **state) {
 
 static void test_rule_irql(void **state) {
   fixture *f = *state;
-  consumer c = {0};
-  PVOID dynamic = subscribe(&DYN_EVENT_GUID, &c);
+  kconsumer c = {0};
+  PVOID dynamic = kernel_subscribe(&DYN_EVENT_GUID, &c);
   KIRQL old;
   KeRaiseIrql(DISPATCH_LEVEL, &old);
   PVOID object = NULL;
   assert_int_equal(IoWMIOpenBlock(&EVENT_GUID, NOTIFY_ACCESS, &object), STATUS_SUCCESS);
-  assert_int_equal(violations(WMIEV_HOST_RULE_IRQL), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_IRQL, "IoWMIOpenBlock"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_IRQL), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_IRQL, "IoWMIOpenBlock"));
   assert_int_equal(write_dynamic_event(&DYN_EVENT_GUID, L"Raised", 1), STATUS_SUCCESS);
-  assert_int_equal(violations(WMIEV_HOST_RULE_IRQL), 2);
-  assert_true(message_has(WMIEV_HOST_RULE_IRQL, "IoWMIWriteEvent"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_IRQL), 2);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_IRQL, "IoWMIWriteEvent"));
   PVOID data = open_block(&DATA_GUID, WMIGUID_QUERY); /* a third one */
-  assert_true(message_has(WMIEV_HOST_RULE_IRQL, "IoWMIOpenBlock"));
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_IRQL, "IoWMIOpenBlock"));
   ULONG size = 0;
   assert_int_equal(IoWMIQueryAllData(data, &size, NULL), STATUS_BUFFER_TOO_SMALL);
-  assert_int_equal(violations(WMIEV_HOST_RULE_IRQL), 4);
-  assert_true(message_has(WMIEV_HOST_RULE_IRQL, "IoWMIQueryAllData"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_IRQL), 4);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_IRQL, "IoWMIQueryAllData"));
   KeLowerIrql(old);
   wmiev_host_flush();
   assert_int_equal(c.count, 1); /* carried on, as the host does */
@@ -1284,8 +1220,8 @@ static void test_consumer_at_apc_level(void **state) {
    * driver at PASSIVE_LEVEL. */
   KIRQL old;
   KeRaiseIrql(APC_LEVEL, &old);
-  consumer c = {0};
-  PVOID events = subscribe(&EVENT_GUID, &c);
+  kconsumer c = {0};
+  PVOID events = kernel_subscribe(&EVENT_GUID, &c);
   PVOID data = open_block(&DATA_GUID, WMIGUID_QUERY);
   ULONG size = 0;
   assert_int_equal(IoWMIQueryAllData(data, &size, NULL), STATUS_BUFFER_TOO_SMALL);
@@ -1307,8 +1243,8 @@ static void test_rule_deregister_in_dispatch(void **state) {
   ULONG size = 0;
   assert_int_equal(IoWMIQueryAllData(data, &size, NULL), STATUS_BUFFER_TOO_SMALL);
   assert_int_equal(log_snapshot().deregister_in_dispatch_status, STATUS_POSSIBLE_DEADLOCK);
-  assert_int_equal(violations(WMIEV_HOST_RULE_DEREGISTER_IN_DISPATCH), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_DEREGISTER_IN_DISPATCH, "DEREGISTER"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_DEREGISTER_IN_DISPATCH), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_DEREGISTER_IN_DISPATCH, "DEREGISTER"));
   /* Still registered. */
   size = 0;
   assert_int_equal(IoWMIQueryAllData(data, &size, NULL), STATUS_BUFFER_TOO_SMALL);
@@ -1320,33 +1256,34 @@ static void test_rule_event_not_enabled(void **state) {
   fixture *f = *state;
   assert_int_equal(fire_event(0, 1, 2), STATUS_SUCCESS);
   wmiev_host_flush();
-  assert_int_equal(violations(WMIEV_HOST_RULE_EVENT_NOT_ENABLED), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_EVENT_NOT_ENABLED, "NOT_ENABLED"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_EVENT_NOT_ENABLED), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_EVENT_NOT_ENABLED, "NOT_ENABLED"));
   f->expected[WMIEV_HOST_RULE_EVENT_NOT_ENABLED] = 1;
 }
 
 static void test_rule_event_name_mismatch(void **state) {
   fixture *f = *state;
-  consumer c = {0};
-  PVOID events = subscribe(&EVENT_GUID, &c);
+  kconsumer c = {0};
+  PVOID events = kernel_subscribe(&EVENT_GUID, &c);
   /* Like the toaster sample: a dynamic-name event for a PDO-named block. */
   assert_int_equal(write_dynamic_event(&EVENT_GUID, L"Arrival", 5), STATUS_SUCCESS);
   wmiev_host_flush();
   assert_int_equal(c.count, 1); /* delivered anyway, as on Windows */
-  assert_int_equal(violations(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH, "DYNAMIC_FOR_STATIC"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH), 1);
+  assert_true(
+      host_violation_message_has(WMIEV_HOST_RULE_EVENT_NAME_MISMATCH, "DYNAMIC_FOR_STATIC"));
   ObDereferenceObject(events);
   f->expected[WMIEV_HOST_RULE_EVENT_NAME_MISMATCH] = 1;
 }
 
 static void test_rule_pool_freed_after_write_event(void **state) {
   fixture *f = *state;
-  consumer c = {0};
-  PVOID dynamic = subscribe(&DYN_EVENT_GUID, &c);
+  kconsumer c = {0};
+  PVOID dynamic = kernel_subscribe(&DYN_EVENT_GUID, &c);
   PWNODE_SINGLE_INSTANCE w = build_dynamic_event(&DYN_EVENT_GUID, L"Taken", 3);
   assert_int_equal(IoWMIWriteEvent(w), STATUS_SUCCESS);
   ExFreePoolWithTag(w, TEST_TAG); /* WMI owns it now */
-  assert_int_equal(violations(WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN), 1);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN), 1);
   wmiev_host_flush();
   assert_int_equal(c.count, 1);
   ObDereferenceObject(dynamic);
@@ -1363,7 +1300,7 @@ static void test_decision_fire_event_takes_data_on_failure(void **state) {
   NTSTATUS status = WmiFireEvent(g_Fdo, &EVENT_GUID, 9, sizeof(ULONG), data);
   assert_int_equal(status, STATUS_WMI_INSTANCE_NOT_FOUND);
   ExFreePoolWithTag(data, TEST_TAG);
-  assert_int_equal(violations(WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN), 1);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN), 1);
   f->expected[WMIEV_HOST_RULE_POOL_FREE_AFTER_TAKEN] = 1;
 }
 
@@ -1380,8 +1317,8 @@ static void test_rule_write_event_not_pool(void **state) {
   w->DataBlockOffset = sizeof(WNODE_SINGLE_INSTANCE);
   w->SizeDataBlock = 8;
   assert_int_equal(IoWMIWriteEvent(w), STATUS_INVALID_PARAMETER);
-  assert_int_equal(violations(WMIEV_HOST_RULE_POOL_BAD_FREE), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_POOL_BAD_FREE, "IoWMIWriteEvent"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_POOL_BAD_FREE), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_POOL_BAD_FREE, "IoWMIWriteEvent"));
   f->expected[WMIEV_HOST_RULE_POOL_BAD_FREE] = 1;
 }
 
@@ -1392,8 +1329,8 @@ static void test_rule_wmi_not_completed(void **state) {
   ULONG size = 0;
   assert_int_equal(IoWMIQueryAllData(data, &size, NULL), STATUS_DRIVER_INTERNAL_ERROR);
   LOG(g_knobs.drop_all_data = false);
-  assert_int_equal(violations(WMIEV_HOST_RULE_WMI_NOT_COMPLETED), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_WMI_NOT_COMPLETED, "WmiComplete"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_WMI_NOT_COMPLETED), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_WMI_NOT_COMPLETED, "WmiComplete"));
   /* Nothing came back up through the filter, and the IRP did not leak
    * (the teardown's flush would wait for it forever). */
   assert_int_equal(log_snapshot().filter_minor[IRP_MN_QUERY_ALL_DATA], 0);
@@ -1430,8 +1367,9 @@ static void test_rule_completion_swallowed(void **state) {
   ULONG size = sizeof storage;
   assert_int_equal(IoWMIQueryAllData(expensive, &size, storage), STATUS_DRIVER_INTERNAL_ERROR);
   LOG(g_knobs.filter_mode = FILTER_ROUTINE);
-  assert_int_equal(violations(WMIEV_HOST_RULE_WMI_NOT_COMPLETED), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_WMI_NOT_COMPLETED, "STATUS_MORE_PROCESSING_REQUIRED"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_WMI_NOT_COMPLETED), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_WMI_NOT_COMPLETED,
+                                         "STATUS_MORE_PROCESSING_REQUIRED"));
   size = sizeof storage;
   assert_int_equal(IoWMIQueryAllData(expensive, &size, storage), STATUS_SUCCESS);
   ObDereferenceObject(expensive);
@@ -1483,8 +1421,8 @@ static void test_dispositions(void **state) {
    * serve it (IrpNotCompleted, STATUS_INVALID_DEVICE_REQUEST) and says so. */
   assert_int_equal(send_own_irp(f->pdo, IRP_MN_QUERY_ALL_DATA, g_Fdo),
                    STATUS_INVALID_DEVICE_REQUEST);
-  assert_int_equal(violations(WMIEV_HOST_RULE_IRP), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_IRP, "not sent by WMI"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_IRP), 1);
+  assert_true(host_violation_message_has(WMIEV_HOST_RULE_IRP, "not sent by WMI"));
   driver_log l = log_snapshot();
   assert_int_equal(l.forwarded, 2);
   assert_int_equal(l.queries, 0);
@@ -1499,17 +1437,18 @@ static void test_rule_completed_twice(void **state) {
   ULONG size = sizeof storage;
   assert_int_equal(IoWMIQueryAllData(expensive, &size, storage), STATUS_SUCCESS);
   LOG(g_knobs.complete_twice = false);
-  assert_int_equal(violations(WMIEV_HOST_RULE_IRP_COMPLETED_TWICE), 1);
-  assert_true(message_has(WMIEV_HOST_RULE_IRP_COMPLETED_TWICE, "WmiCompleteRequest"));
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_IRP_COMPLETED_TWICE), 1);
+  assert_true(
+      host_violation_message_has(WMIEV_HOST_RULE_IRP_COMPLETED_TWICE, "WmiCompleteRequest"));
   ObDereferenceObject(expensive);
   f->expected[WMIEV_HOST_RULE_IRP_COMPLETED_TWICE] = 1;
 }
 
 static void test_rule_leaked_block_object(void **state) {
   fixture *f = *state;
-  consumer c = {0};
+  kconsumer c = {0};
   /* Never released: reported at host shutdown, and closed then. */
-  (void)subscribe(&EVENT_GUID, &c);
+  (void)kernel_subscribe(&EVENT_GUID, &c);
   f->expected[WMIEV_HOST_RULE_LEAK] = 1;
 }
 
@@ -1518,9 +1457,9 @@ static void test_bad_objects(void **state) {
   ULONG not_an_object[8] = {0};
   ULONG size = 0;
   assert_int_equal(IoWMIQueryAllData(not_an_object, &size, NULL), STATUS_INVALID_PARAMETER);
-  assert_int_equal(IoWMISetNotificationCallback(not_an_object, on_notify, NULL),
+  assert_int_equal(IoWMISetNotificationCallback(not_an_object, kconsumer_notify, NULL),
                    STATUS_INVALID_PARAMETER);
-  assert_int_equal(violations(WMIEV_HOST_RULE_OBJECT), 2);
+  assert_int_equal(host_violations(WMIEV_HOST_RULE_OBJECT), 2);
   assert_int_equal(IoWMIRegistrationControl(NULL, WMIREG_ACTION_REGISTER),
                    STATUS_INVALID_PARAMETER);
   assert_int_equal(IoWMIRegistrationControl(g_Fdo, 9), STATUS_INVALID_PARAMETER);

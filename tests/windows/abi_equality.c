@@ -333,68 +333,75 @@ _Static_assert((int)WMIEV_IRP_FORWARD == (int)IrpForward, "WMIEV_IRP_FORWARD");
 #define ABI_MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
 #define ABI_ELEMENT_SIZE(T, m) sizeof(((T *)0)->m[0])
 
+/* mw is mingw-w64's type name; wmiev's is the same name renamed by section 2
+ * (wmiev_abi_<mw>), so a check can never pair two different types. */
+
 /* Whole type: size and alignment. */
-#define ABI_SAME_TYPE(mw, ours)                                                                    \
-  _Static_assert(sizeof(mw) == sizeof(ours), #mw ": size");                                        \
-  _Static_assert(_Alignof(mw) == _Alignof(ours), #mw ": alignment");
+#define ABI_SAME_TYPE(mw)                                                                          \
+  _Static_assert(sizeof(mw) == sizeof(wmiev_abi_##mw), #mw ": size");                              \
+  _Static_assert(_Alignof(mw) == _Alignof(wmiev_abi_##mw), #mw ": alignment");
 
 /* Member of any type: offset and size. */
-#define ABI_SAME_MEMBER(mw, ours, m)                                                               \
-  _Static_assert(offsetof(mw, m) == offsetof(ours, m), #mw "." #m ": offset");                     \
-  _Static_assert(ABI_MEMBER_SIZE(mw, m) == ABI_MEMBER_SIZE(ours, m), #mw "." #m ": size");
+#define ABI_SAME_MEMBER(mw, m)                                                                     \
+  _Static_assert(offsetof(mw, m) == offsetof(wmiev_abi_##mw, m), #mw "." #m ": offset");           \
+  _Static_assert(ABI_MEMBER_SIZE(mw, m) == ABI_MEMBER_SIZE(wmiev_abi_##mw, m),                     \
+                 #mw "." #m ": size");
 
 /* Integer member: offset, size and signedness. */
-#define ABI_SAME_INTEGER(mw, ours, m)                                                              \
-  ABI_SAME_MEMBER(mw, ours, m)                                                                     \
-  _Static_assert(ABI_IS_SIGNED(mw, m) == ABI_IS_SIGNED(ours, m), #mw "." #m ": signedness");
+#define ABI_SAME_INTEGER(mw, m)                                                                    \
+  ABI_SAME_MEMBER(mw, m)                                                                           \
+  _Static_assert(ABI_IS_SIGNED(mw, m) == ABI_IS_SIGNED(wmiev_abi_##mw, m),                         \
+                 #mw "." #m ": signedness");
 
 /* Trailing variable-length array: offset and element size (the declared
  * element counts differ legitimately: [] or [0] against [1]). */
-#define ABI_SAME_TRAILER(mw, ours, m)                                                              \
-  _Static_assert(offsetof(mw, m) == offsetof(ours, m), #mw "." #m ": offset");                     \
-  _Static_assert(ABI_ELEMENT_SIZE(mw, m) == ABI_ELEMENT_SIZE(ours, m), #mw "." #m "[0]: size");
+#define ABI_SAME_TRAILER(mw, m)                                                                    \
+  _Static_assert(offsetof(mw, m) == offsetof(wmiev_abi_##mw, m), #mw "." #m ": offset");           \
+  _Static_assert(ABI_ELEMENT_SIZE(mw, m) == ABI_ELEMENT_SIZE(wmiev_abi_##mw, m),                   \
+                 #mw "." #m "[0]: size");
 
-/* The pointer typedef points to the struct typedef. */
-#define ABI_POINTER_TYPEDEF(P, T) _Static_assert(_Generic((P)0, T *: 1, default: 0), #P " is " #T " *");
+/* wmiev's pointer typedef P points to its struct typedef T. */
+#define ABI_POINTER_TYPEDEF(P, T)                                                                  \
+  _Static_assert(_Generic((wmiev_abi_##P)0, wmiev_abi_##T * : 1, default : 0), #P " is " #T " *");
 
 /* GUID */
-ABI_SAME_TYPE(GUID, wmiev_abi_GUID)
-ABI_SAME_INTEGER(GUID, wmiev_abi_GUID, Data1)
-ABI_SAME_INTEGER(GUID, wmiev_abi_GUID, Data2)
-ABI_SAME_INTEGER(GUID, wmiev_abi_GUID, Data3)
-ABI_SAME_MEMBER(GUID, wmiev_abi_GUID, Data4)
+ABI_SAME_TYPE(GUID)
+ABI_SAME_INTEGER(GUID, Data1)
+ABI_SAME_INTEGER(GUID, Data2)
+ABI_SAME_INTEGER(GUID, Data3)
+ABI_SAME_MEMBER(GUID, Data4)
 _Static_assert(ABI_ELEMENT_SIZE(GUID, Data4) == ABI_ELEMENT_SIZE(wmiev_abi_GUID, Data4), "GUID.Data4[0]: size");
 _Static_assert(_Generic((wmiev_abi_LPCGUID)0, const wmiev_abi_GUID *: 1, default: 0), "LPCGUID is const GUID *");
 
 /* LARGE_INTEGER */
-ABI_SAME_TYPE(LARGE_INTEGER, wmiev_abi_LARGE_INTEGER)
-ABI_SAME_INTEGER(LARGE_INTEGER, wmiev_abi_LARGE_INTEGER, LowPart)
-ABI_SAME_INTEGER(LARGE_INTEGER, wmiev_abi_LARGE_INTEGER, HighPart)
-ABI_SAME_INTEGER(LARGE_INTEGER, wmiev_abi_LARGE_INTEGER, u.LowPart)
-ABI_SAME_INTEGER(LARGE_INTEGER, wmiev_abi_LARGE_INTEGER, u.HighPart)
-ABI_SAME_INTEGER(LARGE_INTEGER, wmiev_abi_LARGE_INTEGER, QuadPart)
-ABI_POINTER_TYPEDEF(wmiev_abi_PLARGE_INTEGER, wmiev_abi_LARGE_INTEGER)
+ABI_SAME_TYPE(LARGE_INTEGER)
+ABI_SAME_INTEGER(LARGE_INTEGER, LowPart)
+ABI_SAME_INTEGER(LARGE_INTEGER, HighPart)
+ABI_SAME_INTEGER(LARGE_INTEGER, u.LowPart)
+ABI_SAME_INTEGER(LARGE_INTEGER, u.HighPart)
+ABI_SAME_INTEGER(LARGE_INTEGER, QuadPart)
+ABI_POINTER_TYPEDEF(PLARGE_INTEGER, LARGE_INTEGER)
 
 /* WNODE_HEADER */
-ABI_SAME_TYPE(WNODE_HEADER, wmiev_abi_WNODE_HEADER)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, BufferSize)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, ProviderId)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, HistoricalContext)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, Version)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, Linkage)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, CountLost)
-ABI_SAME_MEMBER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, KernelHandle)
-ABI_SAME_MEMBER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, TimeStamp)
-ABI_SAME_MEMBER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, Guid)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, ClientContext)
-ABI_SAME_INTEGER(WNODE_HEADER, wmiev_abi_WNODE_HEADER, Flags)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_HEADER, wmiev_abi_WNODE_HEADER)
+ABI_SAME_TYPE(WNODE_HEADER)
+ABI_SAME_INTEGER(WNODE_HEADER, BufferSize)
+ABI_SAME_INTEGER(WNODE_HEADER, ProviderId)
+ABI_SAME_INTEGER(WNODE_HEADER, HistoricalContext)
+ABI_SAME_INTEGER(WNODE_HEADER, Version)
+ABI_SAME_INTEGER(WNODE_HEADER, Linkage)
+ABI_SAME_INTEGER(WNODE_HEADER, CountLost)
+ABI_SAME_MEMBER(WNODE_HEADER, KernelHandle)
+ABI_SAME_MEMBER(WNODE_HEADER, TimeStamp)
+ABI_SAME_MEMBER(WNODE_HEADER, Guid)
+ABI_SAME_INTEGER(WNODE_HEADER, ClientContext)
+ABI_SAME_INTEGER(WNODE_HEADER, Flags)
+ABI_POINTER_TYPEDEF(PWNODE_HEADER, WNODE_HEADER)
 
 /* OFFSETINSTANCEDATAANDLENGTH */
-ABI_SAME_TYPE(OFFSETINSTANCEDATAANDLENGTH, wmiev_abi_OFFSETINSTANCEDATAANDLENGTH)
-ABI_SAME_INTEGER(OFFSETINSTANCEDATAANDLENGTH, wmiev_abi_OFFSETINSTANCEDATAANDLENGTH, OffsetInstanceData)
-ABI_SAME_INTEGER(OFFSETINSTANCEDATAANDLENGTH, wmiev_abi_OFFSETINSTANCEDATAANDLENGTH, LengthInstanceData)
-ABI_POINTER_TYPEDEF(wmiev_abi_POFFSETINSTANCEDATAANDLENGTH, wmiev_abi_OFFSETINSTANCEDATAANDLENGTH)
+ABI_SAME_TYPE(OFFSETINSTANCEDATAANDLENGTH)
+ABI_SAME_INTEGER(OFFSETINSTANCEDATAANDLENGTH, OffsetInstanceData)
+ABI_SAME_INTEGER(OFFSETINSTANCEDATAANDLENGTH, LengthInstanceData)
+ABI_POINTER_TYPEDEF(POFFSETINSTANCEDATAANDLENGTH, OFFSETINSTANCEDATAANDLENGTH)
 
 /* WNODE_ALL_DATA: the documented exception. Same members at the same
  * offsets; mingw-w64's OffsetInstanceDataAndLength[1] adds one 8-byte
@@ -409,96 +416,96 @@ _Static_assert(_Alignof(WNODE_ALL_DATA) == _Alignof(wmiev_abi_WNODE_ALL_DATA), "
 _Static_assert(ABI_MEMBER_SIZE(WNODE_ALL_DATA, OffsetInstanceDataAndLength) ==
                    1 * sizeof(OFFSETINSTANCEDATAANDLENGTH),
                "WNODE_ALL_DATA.OffsetInstanceDataAndLength: mingw-w64 declares one element");
-ABI_SAME_MEMBER(WNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA, WnodeHeader)
-ABI_SAME_INTEGER(WNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA, DataBlockOffset)
-ABI_SAME_INTEGER(WNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA, InstanceCount)
-ABI_SAME_INTEGER(WNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA, OffsetInstanceNameOffsets)
-ABI_SAME_INTEGER(WNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA, FixedInstanceSize)
-ABI_SAME_TRAILER(WNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA, OffsetInstanceDataAndLength)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_ALL_DATA, wmiev_abi_WNODE_ALL_DATA)
+ABI_SAME_MEMBER(WNODE_ALL_DATA, WnodeHeader)
+ABI_SAME_INTEGER(WNODE_ALL_DATA, DataBlockOffset)
+ABI_SAME_INTEGER(WNODE_ALL_DATA, InstanceCount)
+ABI_SAME_INTEGER(WNODE_ALL_DATA, OffsetInstanceNameOffsets)
+ABI_SAME_INTEGER(WNODE_ALL_DATA, FixedInstanceSize)
+ABI_SAME_TRAILER(WNODE_ALL_DATA, OffsetInstanceDataAndLength)
+ABI_POINTER_TYPEDEF(PWNODE_ALL_DATA, WNODE_ALL_DATA)
 
 /* WNODE_SINGLE_INSTANCE */
-ABI_SAME_TYPE(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE)
-ABI_SAME_MEMBER(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE, WnodeHeader)
-ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE, OffsetInstanceName)
-ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE, InstanceIndex)
-ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE, DataBlockOffset)
-ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE, SizeDataBlock)
-ABI_SAME_TRAILER(WNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE, VariableData)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_SINGLE_INSTANCE, wmiev_abi_WNODE_SINGLE_INSTANCE)
+ABI_SAME_TYPE(WNODE_SINGLE_INSTANCE)
+ABI_SAME_MEMBER(WNODE_SINGLE_INSTANCE, WnodeHeader)
+ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, OffsetInstanceName)
+ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, InstanceIndex)
+ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, DataBlockOffset)
+ABI_SAME_INTEGER(WNODE_SINGLE_INSTANCE, SizeDataBlock)
+ABI_SAME_TRAILER(WNODE_SINGLE_INSTANCE, VariableData)
+ABI_POINTER_TYPEDEF(PWNODE_SINGLE_INSTANCE, WNODE_SINGLE_INSTANCE)
 
 /* WNODE_SINGLE_ITEM */
-ABI_SAME_TYPE(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM)
-ABI_SAME_MEMBER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, WnodeHeader)
-ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, OffsetInstanceName)
-ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, InstanceIndex)
-ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, ItemId)
-ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, DataBlockOffset)
-ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, SizeDataItem)
-ABI_SAME_TRAILER(WNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM, VariableData)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_SINGLE_ITEM, wmiev_abi_WNODE_SINGLE_ITEM)
+ABI_SAME_TYPE(WNODE_SINGLE_ITEM)
+ABI_SAME_MEMBER(WNODE_SINGLE_ITEM, WnodeHeader)
+ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, OffsetInstanceName)
+ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, InstanceIndex)
+ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, ItemId)
+ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, DataBlockOffset)
+ABI_SAME_INTEGER(WNODE_SINGLE_ITEM, SizeDataItem)
+ABI_SAME_TRAILER(WNODE_SINGLE_ITEM, VariableData)
+ABI_POINTER_TYPEDEF(PWNODE_SINGLE_ITEM, WNODE_SINGLE_ITEM)
 
 /* WNODE_METHOD_ITEM */
-ABI_SAME_TYPE(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM)
-ABI_SAME_MEMBER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, WnodeHeader)
-ABI_SAME_INTEGER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, OffsetInstanceName)
-ABI_SAME_INTEGER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, InstanceIndex)
-ABI_SAME_INTEGER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, MethodId)
-ABI_SAME_INTEGER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, DataBlockOffset)
-ABI_SAME_INTEGER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, SizeDataBlock)
-ABI_SAME_TRAILER(WNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM, VariableData)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_METHOD_ITEM, wmiev_abi_WNODE_METHOD_ITEM)
+ABI_SAME_TYPE(WNODE_METHOD_ITEM)
+ABI_SAME_MEMBER(WNODE_METHOD_ITEM, WnodeHeader)
+ABI_SAME_INTEGER(WNODE_METHOD_ITEM, OffsetInstanceName)
+ABI_SAME_INTEGER(WNODE_METHOD_ITEM, InstanceIndex)
+ABI_SAME_INTEGER(WNODE_METHOD_ITEM, MethodId)
+ABI_SAME_INTEGER(WNODE_METHOD_ITEM, DataBlockOffset)
+ABI_SAME_INTEGER(WNODE_METHOD_ITEM, SizeDataBlock)
+ABI_SAME_TRAILER(WNODE_METHOD_ITEM, VariableData)
+ABI_POINTER_TYPEDEF(PWNODE_METHOD_ITEM, WNODE_METHOD_ITEM)
 
 /* WNODE_EVENT_ITEM */
-ABI_SAME_TYPE(WNODE_EVENT_ITEM, wmiev_abi_WNODE_EVENT_ITEM)
-ABI_SAME_MEMBER(WNODE_EVENT_ITEM, wmiev_abi_WNODE_EVENT_ITEM, WnodeHeader)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_EVENT_ITEM, wmiev_abi_WNODE_EVENT_ITEM)
+ABI_SAME_TYPE(WNODE_EVENT_ITEM)
+ABI_SAME_MEMBER(WNODE_EVENT_ITEM, WnodeHeader)
+ABI_POINTER_TYPEDEF(PWNODE_EVENT_ITEM, WNODE_EVENT_ITEM)
 
 /* WNODE_EVENT_REFERENCE: mingw-w64's TargetInstanceName[1] shares the union
  * with a ULONG, so here the [1]-against-[] difference does not change the size. */
-ABI_SAME_TYPE(WNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE)
-ABI_SAME_MEMBER(WNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE, WnodeHeader)
-ABI_SAME_MEMBER(WNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE, TargetGuid)
-ABI_SAME_INTEGER(WNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE, TargetDataBlockSize)
-ABI_SAME_INTEGER(WNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE, TargetInstanceIndex)
-ABI_SAME_TRAILER(WNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE, TargetInstanceName)
+ABI_SAME_TYPE(WNODE_EVENT_REFERENCE)
+ABI_SAME_MEMBER(WNODE_EVENT_REFERENCE, WnodeHeader)
+ABI_SAME_MEMBER(WNODE_EVENT_REFERENCE, TargetGuid)
+ABI_SAME_INTEGER(WNODE_EVENT_REFERENCE, TargetDataBlockSize)
+ABI_SAME_INTEGER(WNODE_EVENT_REFERENCE, TargetInstanceIndex)
+ABI_SAME_TRAILER(WNODE_EVENT_REFERENCE, TargetInstanceName)
 _Static_assert(ABI_IS_SIGNED(WNODE_EVENT_REFERENCE, TargetInstanceName[0]) ==
                    ABI_IS_SIGNED(wmiev_abi_WNODE_EVENT_REFERENCE, TargetInstanceName[0]),
                "WNODE_EVENT_REFERENCE.TargetInstanceName[0]: signedness");
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_EVENT_REFERENCE, wmiev_abi_WNODE_EVENT_REFERENCE)
+ABI_POINTER_TYPEDEF(PWNODE_EVENT_REFERENCE, WNODE_EVENT_REFERENCE)
 
 /* WNODE_TOO_SMALL */
-ABI_SAME_TYPE(WNODE_TOO_SMALL, wmiev_abi_WNODE_TOO_SMALL)
-ABI_SAME_MEMBER(WNODE_TOO_SMALL, wmiev_abi_WNODE_TOO_SMALL, WnodeHeader)
-ABI_SAME_INTEGER(WNODE_TOO_SMALL, wmiev_abi_WNODE_TOO_SMALL, SizeNeeded)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWNODE_TOO_SMALL, wmiev_abi_WNODE_TOO_SMALL)
+ABI_SAME_TYPE(WNODE_TOO_SMALL)
+ABI_SAME_MEMBER(WNODE_TOO_SMALL, WnodeHeader)
+ABI_SAME_INTEGER(WNODE_TOO_SMALL, SizeNeeded)
+ABI_POINTER_TYPEDEF(PWNODE_TOO_SMALL, WNODE_TOO_SMALL)
 
 /* WMIREGGUIDW: 32 bytes on x86_64, 28 on i686 (pointer-sized union). */
-ABI_SAME_TYPE(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW)
-ABI_SAME_MEMBER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, Guid)
-ABI_SAME_INTEGER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, Flags)
-ABI_SAME_INTEGER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, InstanceCount)
-ABI_SAME_INTEGER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, InstanceNameList)
-ABI_SAME_INTEGER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, BaseNameOffset)
-ABI_SAME_INTEGER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, Pdo)
-ABI_SAME_INTEGER(WMIREGGUIDW, wmiev_abi_WMIREGGUIDW, InstanceInfo)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWMIREGGUIDW, wmiev_abi_WMIREGGUIDW)
-ABI_SAME_TYPE(WMIREGGUID, wmiev_abi_WMIREGGUID)
+ABI_SAME_TYPE(WMIREGGUIDW)
+ABI_SAME_MEMBER(WMIREGGUIDW, Guid)
+ABI_SAME_INTEGER(WMIREGGUIDW, Flags)
+ABI_SAME_INTEGER(WMIREGGUIDW, InstanceCount)
+ABI_SAME_INTEGER(WMIREGGUIDW, InstanceNameList)
+ABI_SAME_INTEGER(WMIREGGUIDW, BaseNameOffset)
+ABI_SAME_INTEGER(WMIREGGUIDW, Pdo)
+ABI_SAME_INTEGER(WMIREGGUIDW, InstanceInfo)
+ABI_POINTER_TYPEDEF(PWMIREGGUIDW, WMIREGGUIDW)
+ABI_SAME_TYPE(WMIREGGUID)
 _Static_assert(_Generic((wmiev_abi_WMIREGGUID *)0, wmiev_abi_WMIREGGUIDW *: 1, default: 0), "WMIREGGUID is WMIREGGUIDW");
-ABI_POINTER_TYPEDEF(wmiev_abi_PWMIREGGUID, wmiev_abi_WMIREGGUIDW)
+ABI_POINTER_TYPEDEF(PWMIREGGUID, WMIREGGUIDW)
 
 /* WMIREGINFOW: 24 bytes on x86_64, 20 on i686 (alignment of WmiRegGuid[]). */
-ABI_SAME_TYPE(WMIREGINFOW, wmiev_abi_WMIREGINFOW)
-ABI_SAME_INTEGER(WMIREGINFOW, wmiev_abi_WMIREGINFOW, BufferSize)
-ABI_SAME_INTEGER(WMIREGINFOW, wmiev_abi_WMIREGINFOW, NextWmiRegInfo)
-ABI_SAME_INTEGER(WMIREGINFOW, wmiev_abi_WMIREGINFOW, RegistryPath)
-ABI_SAME_INTEGER(WMIREGINFOW, wmiev_abi_WMIREGINFOW, MofResourceName)
-ABI_SAME_INTEGER(WMIREGINFOW, wmiev_abi_WMIREGINFOW, GuidCount)
-ABI_SAME_TRAILER(WMIREGINFOW, wmiev_abi_WMIREGINFOW, WmiRegGuid)
-ABI_POINTER_TYPEDEF(wmiev_abi_PWMIREGINFOW, wmiev_abi_WMIREGINFOW)
-ABI_SAME_TYPE(WMIREGINFO, wmiev_abi_WMIREGINFO)
+ABI_SAME_TYPE(WMIREGINFOW)
+ABI_SAME_INTEGER(WMIREGINFOW, BufferSize)
+ABI_SAME_INTEGER(WMIREGINFOW, NextWmiRegInfo)
+ABI_SAME_INTEGER(WMIREGINFOW, RegistryPath)
+ABI_SAME_INTEGER(WMIREGINFOW, MofResourceName)
+ABI_SAME_INTEGER(WMIREGINFOW, GuidCount)
+ABI_SAME_TRAILER(WMIREGINFOW, WmiRegGuid)
+ABI_POINTER_TYPEDEF(PWMIREGINFOW, WMIREGINFOW)
+ABI_SAME_TYPE(WMIREGINFO)
 _Static_assert(_Generic((wmiev_abi_WMIREGINFO *)0, wmiev_abi_WMIREGINFOW *: 1, default: 0), "WMIREGINFO is WMIREGINFOW");
-ABI_POINTER_TYPEDEF(wmiev_abi_PWMIREGINFO, wmiev_abi_WMIREGINFOW)
+ABI_POINTER_TYPEDEF(PWMIREGINFO, WMIREGINFOW)
 
 /* ISO C wants at least one external definition in a translation unit. */
 extern const int wmiev_abi_equality_checked;

@@ -1,0 +1,27 @@
+/*
+ * Small helpers several test programs share (no cmocka: the stress program
+ * uses them too): a monotonic clock and a sleep in milliseconds, and a
+ * portable provider's method callback with a known answer.
+ */
+#ifndef WMIEV_TEST_UTIL_H
+#define WMIEV_TEST_UTIL_H
+
+#include <stdint.h>
+
+#include <wmiev/wmiev.h>
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t now_ms(void);
+/* Sleeps at least `ms` milliseconds (resumed when a signal interrupts it). */
+void sleep_ms(long ms);
+
+/* The key of xor_method(): output byte i = input byte i ^ XOR_METHOD_KEY. */
+#define XOR_METHOD_KEY 0x5Au
+/* A wmilib execute_method callback: method 1, on any instance, answers its
+ * input XOR XOR_METHOD_KEY, or STATUS_BUFFER_TOO_SMALL asking for the input's
+ * size; any other method is STATUS_WMI_ITEMID_NOT_FOUND. */
+wmiev_status xor_method(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
+                        uint32_t instance_index, uint32_t method_id, uint32_t in_size,
+                        uint32_t out_size, uint8_t *buffer, void *payload);
+
+#endif /* WMIEV_TEST_UTIL_H */
