@@ -237,10 +237,7 @@ size_t wmiev__dbg_format(char *out, size_t out_size, const char *format, va_list
       snprintf(spec, sizeof spec, "%%%s%ss", flags, wp);
       if ((wide || conv == 'S') && !narrow) {
         const WCHAR *w = va_arg(args, const WCHAR *);
-        size_t n = 0;
-        while (w != NULL && w[n] != 0) {
-          n++;
-        }
+        size_t n = w != NULL ? wmiev__wide_len(w, SIZE_MAX) : 0;
         put_piece(&o, spec, utf8_of(w, n, text, sizeof text));
       } else {
         const char *s = va_arg(args, const char *);

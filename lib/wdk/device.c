@@ -35,6 +35,14 @@ static struct _DEVOBJ_EXTENSION *find_locked(PDEVICE_OBJECT device) {
   return NULL;
 }
 
+/* Under the host lock: the top of the stack @p device is in. */
+static PDEVICE_OBJECT top_locked(PDEVICE_OBJECT device) {
+  while (device->AttachedDevice != NULL) {
+    device = device->AttachedDevice;
+  }
+  return device;
+}
+
 /* Object names are case-insensitive on Windows. */
 static bool same_name(PCUNICODE_STRING a, PCUNICODE_STRING b) {
   return a->Length != 0 && RtlEqualUnicodeString(a, b, TRUE);
@@ -52,6 +60,13 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtension
   if (wmiev__driver_private_of(DriverObject) == NULL) {
     return STATUS_INVALID_PARAMETER;
   }
+#if SIZE_MAX <= UINT32_MAX
+  /* On a 32-bit host the layout below would wrap around (as pool, Windows
+   * has no such block either). */
+  if (DeviceExtensionSize > SIZE_MAX / 2) {
+    return STATUS_INSUFFICIENT_RESOURCES;
+  }
+#endif
   size_t name_bytes = 0;
   if (DeviceName != NULL && DeviceName->Length != 0) {
     if (DeviceName->Buffer == NULL || (DeviceName->Length & 1u) != 0) {
@@ -200,7 +215,6 @@ void wmiev__device_delete(PDEVICE_OBJECT device, bool report) {
   wmiev__host_run_device_delete_hook(device);
 
   PDEVICE_OBJECT lower = NULL;
-  PDEVICE_OBJECT upper = NULL;
   wmiev__host_lock();
   ext->deleted = true;
   if (ext->attached_to != NULL) {
@@ -210,7 +224,6 @@ void wmiev__device_delete(PDEVICE_OBJECT device, bool report) {
     }
     ext->attached_to = NULL;
   }
-  upper = device->AttachedDevice;
   unlink_from_driver_locked(device);
   wmiev__host_unlock();
 
@@ -225,7 +238,6 @@ void wmiev__device_delete(PDEVICE_OBJECT device, bool report) {
    * filter passes the IRP down first, the driver below deletes its device,
    * and only then does the filter detach (its reference keeps the deleted
    * device's memory until IoDetachDevice). */
-  (void)upper;
   if (lower != NULL) {
     wmiev__device_dereference(lower);
   }
@@ -252,10 +264,7 @@ PDEVICE_OBJECT NTAPI IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
                           (void *)SourceDevice, (void *)TargetDevice);
     return NULL;
   }
-  PDEVICE_OBJECT top = TargetDevice;
-  while (top->AttachedDevice != NULL) {
-    top = top->AttachedDevice;
-  }
+  PDEVICE_OBJECT top = top_locked(TargetDevice);
   struct _DEVOBJ_EXTENSION *top_ext = ext_of(top);
   if (top_ext == NULL || top_ext->deleted) {
     wmiev__host_unlock();
@@ -295,10 +304,7 @@ PDEVICE_OBJECT NTAPI IoGetAttachedDevice(PDEVICE_OBJECT DeviceObject) {
     return NULL;
   }
   wmiev__host_lock();
-  PDEVICE_OBJECT top = DeviceObject;
-  while (top->AttachedDevice != NULL) {
-    top = top->AttachedDevice;
-  }
+  PDEVICE_OBJECT top = top_locked(DeviceObject);
   wmiev__host_unlock();
   return top;
 }
@@ -308,10 +314,7 @@ PDEVICE_OBJECT NTAPI IoGetAttachedDeviceReference(PDEVICE_OBJECT DeviceObject) {
     return NULL;
   }
   wmiev__host_lock();
-  PDEVICE_OBJECT top = DeviceObject;
-  while (top->AttachedDevice != NULL) {
-    top = top->AttachedDevice;
-  }
+  PDEVICE_OBJECT top = top_locked(DeviceObject);
   __atomic_add_fetch(&top->DeviceObjectExtension->refs, 1, __ATOMIC_SEQ_CST);
   wmiev__host_unlock();
   return top;
@@ -327,17 +330,6 @@ PDEVICE_OBJECT NTAPI IoGetLowerDeviceObject(PDEVICE_OBJECT DeviceObject) {
   if (lower != NULL) {
     __atomic_add_fetch(&lower->DeviceObjectExtension->refs, 1, __ATOMIC_SEQ_CST);
   }
-  wmiev__host_unlock();
-  return lower;
-}
-
-PDEVICE_OBJECT wmiev__device_lower(PDEVICE_OBJECT device) {
-  struct _DEVOBJ_EXTENSION *ext = ext_of(device);
-  if (ext == NULL) {
-    return NULL;
-  }
-  wmiev__host_lock();
-  PDEVICE_OBJECT lower = ext->attached_to;
   wmiev__host_unlock();
   return lower;
 }

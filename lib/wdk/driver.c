@@ -38,14 +38,6 @@ const char *wmiev__driver_name(PDRIVER_OBJECT driver) {
   return p != NULL ? p->name_utf8 : "?";
 }
 
-static size_t wide_len(PCWSTR s, size_t max) {
-  size_t n = 0;
-  while (n <= max && s[n] != 0) {
-    n++;
-  }
-  return n;
-}
-
 static void append(PUNICODE_STRING s, const WCHAR *units, size_t count) {
   memcpy((unsigned char *)s->Buffer + s->Length, units, count * sizeof(WCHAR));
   s->Length = (USHORT)(s->Length + count * sizeof(WCHAR));
@@ -143,18 +135,15 @@ NTSTATUS wmiev_host_load_driver(PDRIVER_INITIALIZE entry, PCWSTR service_name,
   }
   wmiev__host_ensure();
   (void)wmiev__irql_at_most(PASSIVE_LEVEL, "wmiev_host_load_driver");
-  size_t units = wide_len(service_name, MAX_SERVICE_NAME);
-  if (units == 0 || units > MAX_SERVICE_NAME) {
-    return STATUS_INVALID_PARAMETER;
-  }
   char name_utf8[128];
-  size_t name_len = 0;
-  if (!NT_SUCCESS(wmiev_name_utf16_to_utf8(service_name, units * sizeof(WCHAR), 0, name_utf8,
-                                           sizeof name_utf8, &name_len, NULL))) {
-    return STATUS_INVALID_PARAMETER;
+  size_t units = 0;
+  NTSTATUS status =
+      wmiev__wide_name_to_utf8(service_name, MAX_SERVICE_NAME, name_utf8, sizeof name_utf8, &units);
+  if (!NT_SUCCESS(status)) {
+    return status;
   }
   PDRIVER_OBJECT d = NULL;
-  NTSTATUS status = create_driver(service_name, units, name_utf8, false, &d);
+  status = create_driver(service_name, units, name_utf8, false, &d);
   if (!NT_SUCCESS(status)) {
     return status;
   }
@@ -304,12 +293,11 @@ void wmiev__driver_force_unload_all(void) {
     if (pdo == NULL) {
       break;
     }
+    const char *id = wmiev__pdo_instance_id(pdo);
     wmiev__host_violation(WMIEV_HOST_RULE_LEAK,
                           "device %s is still plugged in at host shutdown (no "
                           "wmiev_host_remove_device)",
-                          pdo->DeviceObjectExtension->instance_id != NULL
-                              ? pdo->DeviceObjectExtension->instance_id
-                              : "?");
+                          id != NULL ? id : "?");
     wmiev__device_delete(pdo, false);
   }
 }

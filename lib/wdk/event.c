@@ -87,6 +87,15 @@ LONG NTAPI KeReadStateEvent(PRKEVENT Event) {
   return __atomic_load_n(&Event->Header.SignalState, __ATOMIC_SEQ_CST);
 }
 
+/* True if @p event is signalled; satisfying the wait resets a synchronization
+ * event, so that one waiter wins. */
+static bool consume_signal(PKEVENT event, bool synchronization) {
+  if (synchronization) {
+    return __atomic_exchange_n(&event->Header.SignalState, 0, __ATOMIC_SEQ_CST) != 0;
+  }
+  return __atomic_load_n(&event->Header.SignalState, __ATOMIC_SEQ_CST) != 0;
+}
+
 static struct timespec deadline_after(uint64_t ns) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -142,24 +151,16 @@ NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
     if (!synchronization && event->Header.Signalling != generation) {
       break; /* set (and cleared again) while we slept */
     }
-    if (synchronization) {
-      /* Satisfying the wait resets a synchronization event: one waiter wins. */
-      if (__atomic_exchange_n(&event->Header.SignalState, 0, __ATOMIC_SEQ_CST) != 0) {
-        break;
-      }
-    } else if (__atomic_load_n(&event->Header.SignalState, __ATOMIC_SEQ_CST) != 0) {
+    if (consume_signal(event, synchronization)) {
       break;
     }
     if (forever) {
       pthread_cond_wait(&b->cond, &b->lock);
     } else if (ns == 0 || pthread_cond_timedwait(&b->cond, &b->lock, &deadline) == ETIMEDOUT) {
       /* One last look: the event may have been set as the time ran out. */
-      if (synchronization
-              ? __atomic_exchange_n(&event->Header.SignalState, 0, __ATOMIC_SEQ_CST) != 0
-              : __atomic_load_n(&event->Header.SignalState, __ATOMIC_SEQ_CST) != 0) {
-        break;
+      if (!consume_signal(event, synchronization)) {
+        status = STATUS_TIMEOUT;
       }
-      status = STATUS_TIMEOUT;
       break;
     }
   }

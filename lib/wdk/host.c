@@ -31,7 +31,7 @@ typedef struct hook {
 #define MAX_HOOKS 16
 
 /* g_life_lock serialises creation and shutdown (and guards the options and the
- * hook tables); g_lists_lock is the host lock of host_private.h; g_sink_lock
+ * shutdown hooks); g_lists_lock is the host lock of host_private.h; g_sink_lock
  * guards the violation sink, which is read on every violation, possibly while
  * the caller holds the other two. */
 static pthread_mutex_t g_life_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,7 +39,6 @@ static pthread_mutex_t g_lists_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static host *g_host;
 static wmiev_host_options g_options;
-static hook g_flush_hooks[MAX_HOOKS];
 static hook g_shutdown_hooks[MAX_HOOKS];
 static void (*g_device_delete_hook)(PDEVICE_OBJECT);
 static _Thread_local PDRIVER_OBJECT t_driver;
@@ -91,21 +90,14 @@ bool wmiev__host_quiet(void) {
 
 static wmiev_status resolve_pdo(uintptr_t pdo, const char **instance_id, void *ctx) {
   (void)ctx;
-  /* The value comes from a driver's WMIREGINFO: only trust it if it names a
-   * live device object of this host. */
-  wmiev_status status = WMIEV_STATUS_INVALID_PARAMETER;
-  wmiev__host_lock();
-  PLIST_ENTRY head = wmiev__host_devices();
-  for (PLIST_ENTRY e = head->Flink; e != head; e = e->Flink) {
-    struct _DEVOBJ_EXTENSION *ext = CONTAINING_RECORD(e, struct _DEVOBJ_EXTENSION, link);
-    if ((uintptr_t)ext->DeviceObject == pdo && !ext->deleted && ext->instance_id != NULL) {
-      *instance_id = ext->instance_id;
-      status = WMIEV_STATUS_SUCCESS;
-      break;
-    }
+  /* The value comes from a driver's WMIREGINFO: the lookup only compares it
+   * with the live PDOs of this host, never dereferences it. */
+  const char *id = wmiev__pdo_instance_id((PDEVICE_OBJECT)pdo);
+  if (id == NULL) {
+    return WMIEV_STATUS_INVALID_PARAMETER;
   }
-  wmiev__host_unlock();
-  return status;
+  *instance_id = id;
+  return WMIEV_STATUS_SUCCESS;
 }
 
 static _Noreturn void fatal(const char *what) {
@@ -173,12 +165,11 @@ static host *get_host(void) {
 wmiev_bus *wmiev__host_bus(void) { return get_host()->bus; }
 wmiev_bus *wmiev_host_bus(void) { return get_host()->bus; }
 wmiev_registry *wmiev__host_registry(void) { return wmiev_bus_registry(get_host()->bus); }
-const wmiev_allocator *wmiev__host_allocator(void) { return get_host()->allocator; }
 uint32_t wmiev__host_irp_timeout_ms(void) { return get_host()->irp_timeout_ms; }
 PDRIVER_OBJECT wmiev__host_bus_driver(void) { return get_host()->bus_driver; }
 
 void *wmiev__host_alloc(size_t size) {
-  const wmiev_allocator *a = wmiev__host_allocator();
+  const wmiev_allocator *a = get_host()->allocator;
   void *p = a->alloc(size, a->ctx);
   if (p != NULL) {
     memset(p, 0, size);
@@ -188,7 +179,7 @@ void *wmiev__host_alloc(size_t size) {
 
 void wmiev__host_free(void *ptr, size_t size) {
   if (ptr != NULL) {
-    const wmiev_allocator *a = wmiev__host_allocator();
+    const wmiev_allocator *a = get_host()->allocator;
     a->free(ptr, size, a->ctx);
   }
 }
@@ -213,17 +204,17 @@ void wmiev__driver_leave(PDRIVER_OBJECT previous) { t_driver = previous; }
 /* ---- Hooks ------------------------------------------------------------------------------------
  */
 
-static bool add_hook(hook *table, void (*fn)(void *), void *ctx) {
+bool wmiev__host_add_shutdown_hook(void (*fn)(void *ctx), void *ctx) {
   bool ok = false;
   pthread_mutex_lock(&g_life_lock);
-  for (size_t i = 0; i < MAX_HOOKS; i++) {
-    if (table[i].fn == fn && table[i].ctx == ctx) {
+  for (size_t i = 0; fn != NULL && i < MAX_HOOKS; i++) {
+    if (g_shutdown_hooks[i].fn == fn && g_shutdown_hooks[i].ctx == ctx) {
       ok = true;
       break;
     }
-    if (table[i].fn == NULL) {
-      table[i].fn = fn;
-      table[i].ctx = ctx;
+    if (g_shutdown_hooks[i].fn == NULL) {
+      g_shutdown_hooks[i].fn = fn;
+      g_shutdown_hooks[i].ctx = ctx;
       ok = true;
       break;
     }
@@ -232,18 +223,10 @@ static bool add_hook(hook *table, void (*fn)(void *), void *ctx) {
   return ok;
 }
 
-bool wmiev__host_add_flush_hook(void (*fn)(void *ctx), void *ctx) {
-  return fn != NULL && add_hook(g_flush_hooks, fn, ctx);
-}
-
-bool wmiev__host_add_shutdown_hook(void (*fn)(void *ctx), void *ctx) {
-  return fn != NULL && add_hook(g_shutdown_hooks, fn, ctx);
-}
-
-static void run_hooks(const hook *table) {
+static void run_shutdown_hooks(void) {
   hook copy[MAX_HOOKS];
   pthread_mutex_lock(&g_life_lock);
-  memcpy(copy, table, sizeof copy);
+  memcpy(copy, g_shutdown_hooks, sizeof copy);
   pthread_mutex_unlock(&g_life_lock);
   for (size_t i = 0; i < MAX_HOOKS && copy[i].fn != NULL; i++) {
     copy[i].fn(copy[i].ctx);
@@ -289,7 +272,6 @@ static void flush(bool bounded) {
     if (wmiev_bus_dispatch(h->bus, 0) != 0) {
       progress = true;
     }
-    run_hooks(g_flush_hooks);
     if (wmiev__work_wait_idle()) {
       progress = true;
     }
@@ -335,7 +317,7 @@ void wmiev_host_shutdown(void) {
   /* Let queued work and events finish first: a test that forgot to flush
    * should see its leaks, not lose its deliveries half-way. */
   flush(true);
-  run_hooks(g_shutdown_hooks);
+  run_shutdown_hooks();
   /* Drivers still loaded: reported and torn down without DriverUnload. */
   wmiev__driver_force_unload_all();
   wmiev__work_shutdown();

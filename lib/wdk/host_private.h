@@ -103,9 +103,8 @@ struct wmiev_wdk_irp_private {
   volatile int state; /* IRP_ACTIVE, IRP_COMPLETING, IRP_COMPLETED */
   void (*final_fn)(PIRP irp, void *ctx);
   void *final_ctx;
-  bool taken;
 };
-/** Sends a fresh host IRP (major/minor set by @p setup) to the top of @p device's
+/** Sends a fresh host IRP_MJ_PNP IRP of minor @p minor to the top of @p device's
  *  stack at PASSIVE_LEVEL and waits for it; returns its final IoStatus.Status. */
 NTSTATUS wmiev__host_send_pnp(PDEVICE_OBJECT device, UCHAR minor);
 /** Driver-allocated IRPs not yet freed (leak report). */
@@ -130,6 +129,18 @@ bool wmiev__work_on_worker(void);
 size_t wmiev__work_items_live(PDRIVER_OBJECT driver);
 /** Stops the worker thread; queued items are dropped and reported. */
 void wmiev__work_shutdown(void);
+
+/* ---- Wide strings (rtl.c) ----------------------------------------------------------------- */
+/** The units of the NUL-terminated @p s before its NUL, reading at most @p max
+ *  units: @p max when it is that long or longer. */
+size_t wmiev__wide_len(PCWSTR s, size_t max);
+/** A NUL-terminated name of 1 to @p max_units units (a service name, a device
+ *  instance id) as NUL-terminated UTF-8 in @p out, and its length in units
+ *  in *@p units (if not NULL).
+ *  STATUS_INVALID_PARAMETER if it is empty or longer, does not decode, or
+ *  does not fit in @p out_size bytes. */
+NTSTATUS wmiev__wide_name_to_utf8(PCWSTR s, size_t max_units, char *out, size_t out_size,
+                                  size_t *units);
 
 /* ---- DbgPrint
  * ------------------------------------------------------------------------------------ */

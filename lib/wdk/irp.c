@@ -203,17 +203,6 @@ void wmiev__irp_on_final_completion(PIRP irp, void (*fn)(PIRP irp, void *ctx), v
   }
 }
 
-void wmiev__irp_take(PIRP irp) {
-  if (check_irp(irp, "wmiev__irp_take")) {
-    irp->WmievPrivate->taken = true;
-  }
-}
-
-bool wmiev__irp_is_completed(PIRP irp) {
-  return irp != NULL && irp->WmievPrivate != NULL &&
-         __atomic_load_n(&irp->WmievPrivate->state, __ATOMIC_SEQ_CST) == IRP_COMPLETED;
-}
-
 /* ---- Stack locations ---------------------------------------------------------------------- */
 
 PIO_STACK_LOCATION NTAPI IoGetCurrentIrpStackLocation(PIRP Irp) {
@@ -437,9 +426,7 @@ VOID NTAPI IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
   __atomic_store_n(&priv->state, IRP_COMPLETED, __ATOMIC_SEQ_CST);
   if (priv->final_fn != NULL) {
     priv->final_fn(Irp, priv->final_ctx);
-    if (!priv->taken) {
-      free_irp(Irp);
-    }
+    free_irp(Irp);
   } else if (priv->host_owned) {
     free_irp(Irp);
   } else {

@@ -114,6 +114,9 @@ NTSTATUS wmiev__host_send_pnp(PDEVICE_OBJECT device, UCHAR minor) {
 /* ---- Plugging in and out
  * -------------------------------------------------------------------------- */
 
+/* Longest device instance id wmiev_host_add_device takes, in UTF-16 units. */
+#define MAX_INSTANCE_ID 511
+
 static bool is_host_pdo(PDEVICE_OBJECT pdo) {
   return wmiev__pdo_instance_id(pdo) != NULL && pdo->DriverObject == wmiev__host_bus_driver();
 }
@@ -134,19 +137,14 @@ NTSTATUS wmiev_host_add_device(PDRIVER_OBJECT driver, PCWSTR device_instance_id,
     return STATUS_INVALID_DEVICE_REQUEST;
   }
   (void)wmiev__irql_at_most(PASSIVE_LEVEL, "wmiev_host_add_device");
-  size_t units = 0;
-  while (units < 512 && device_instance_id[units] != 0) {
-    units++;
-  }
   char id[1024];
-  size_t id_len = 0;
-  if (units == 0 || units >= 512 ||
-      !NT_SUCCESS(wmiev_name_utf16_to_utf8(device_instance_id, units * sizeof(WCHAR), 0, id,
-                                           sizeof id, &id_len, NULL))) {
-    return STATUS_INVALID_PARAMETER;
+  NTSTATUS status =
+      wmiev__wide_name_to_utf8(device_instance_id, MAX_INSTANCE_ID, id, sizeof id, NULL);
+  if (!NT_SUCCESS(status)) {
+    return status;
   }
   PDEVICE_OBJECT new_pdo = NULL;
-  NTSTATUS status = wmiev__device_create_pdo(wmiev__host_bus_driver(), id, &new_pdo);
+  status = wmiev__device_create_pdo(wmiev__host_bus_driver(), id, &new_pdo);
   if (!NT_SUCCESS(status)) {
     return status;
   }

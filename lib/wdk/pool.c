@@ -31,8 +31,7 @@ enum { BLOCK_LIVE = 1, BLOCK_FREED = 2, BLOCK_TAKEN = 3 };
 
 typedef struct pool_block {
   uint64_t magic;
-  struct pool_block *next; /* all blocks, newest first */
-  struct pool_block *prev;
+  LIST_ENTRY link;          /* g_blocks: all blocks, newest first */
   struct pool_block *qnext; /* quarantine FIFO */
   size_t size;              /* requested bytes */
   size_t alloc_size;        /* header + size */
@@ -55,7 +54,7 @@ typedef struct {
 } block_table;
 
 static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pool_block *g_blocks;
+static LIST_ENTRY g_blocks = {&g_blocks, &g_blocks};
 static block_table g_table;
 static pool_block *g_quarantine_head;
 static pool_block *g_quarantine_tail;
@@ -143,17 +142,6 @@ static void table_remove(const void *p) {
   }
 }
 
-static void unlink_block(pool_block *b) {
-  if (b->prev != NULL) {
-    b->prev->next = b->next;
-  } else {
-    g_blocks = b->next;
-  }
-  if (b->next != NULL) {
-    b->next->prev = b->prev;
-  }
-}
-
 /* Under the lock: moves @p b to the quarantine; returns blocks evicted from it
  * (a chain through qnext) for the caller to free outside the lock. */
 static pool_block *quarantine(pool_block *b) {
@@ -178,7 +166,7 @@ static pool_block *quarantine(pool_block *b) {
     g_quarantine_count--;
     g_quarantine_bytes -= old->alloc_size;
     table_remove(user_ptr(old));
-    unlink_block(old);
+    RemoveEntryList(&old->link);
     old->qnext = NULL;
     *evicted_tail = old;
     evicted_tail = &old->qnext;
@@ -227,12 +215,7 @@ static PVOID allocate(SIZE_T bytes, ULONG tag, bool paged, bool zero, const char
     wmiev__host_free(b, total);
     return NULL;
   }
-  b->next = g_blocks;
-  b->prev = NULL;
-  if (g_blocks != NULL) {
-    g_blocks->prev = b;
-  }
-  g_blocks = b;
+  InsertHeadList(&g_blocks, &b->link);
   pthread_mutex_unlock(&g_pool_lock);
   return user_ptr(b);
 }
@@ -319,27 +302,26 @@ VOID NTAPI ExFreePoolWithTag(PVOID P, ULONG Tag) { free_block(P, Tag, true, "ExF
 
 VOID NTAPI ExFreePool(PVOID P) { free_block(P, 0, false, "ExFreePool"); }
 
-bool wmiev__pool_size(const void *p, size_t *size) {
-  bool ok = false;
-  pthread_mutex_lock(&g_pool_lock);
+/* Under the lock: the live block that starts at @p p, or NULL. */
+static pool_block *live_block_locked(const void *p) {
   pool_block *b = p != NULL ? table_get(p) : NULL;
-  if (b != NULL && b->magic == POOL_MAGIC && b->state == BLOCK_LIVE) {
-    if (size != NULL) {
-      *size = b->size;
-    }
-    ok = true;
+  return b != NULL && b->magic == POOL_MAGIC && b->state == BLOCK_LIVE ? b : NULL;
+}
+
+bool wmiev__pool_size(const void *p, size_t *size) {
+  pthread_mutex_lock(&g_pool_lock);
+  pool_block *b = live_block_locked(p);
+  if (b != NULL && size != NULL) {
+    *size = b->size;
   }
   pthread_mutex_unlock(&g_pool_lock);
-  return ok;
+  return b != NULL;
 }
 
 ULONG wmiev__pool_tag(const void *p) {
-  ULONG tag = 0;
   pthread_mutex_lock(&g_pool_lock);
-  pool_block *b = p != NULL ? table_get(p) : NULL;
-  if (b != NULL && b->magic == POOL_MAGIC && b->state == BLOCK_LIVE) {
-    tag = b->tag;
-  }
+  pool_block *b = live_block_locked(p);
+  ULONG tag = b != NULL ? b->tag : 0;
   pthread_mutex_unlock(&g_pool_lock);
   return tag;
 }
@@ -348,8 +330,8 @@ bool wmiev__pool_take(void *p) {
   pool_block *evicted = NULL;
   bool ok = false;
   pthread_mutex_lock(&g_pool_lock);
-  pool_block *b = p != NULL ? table_get(p) : NULL;
-  if (b != NULL && b->magic == POOL_MAGIC && b->state == BLOCK_LIVE) {
+  pool_block *b = live_block_locked(p);
+  if (b != NULL) {
     b->state = BLOCK_TAKEN;
     evicted = quarantine(b);
     ok = true;
@@ -374,7 +356,8 @@ size_t wmiev__pool_report(PDRIVER_OBJECT driver, const char *when) {
   size_t blocks = 0;
   size_t bytes = 0;
   pthread_mutex_lock(&g_pool_lock);
-  for (pool_block *b = g_blocks; b != NULL; b = b->next) {
+  for (PLIST_ENTRY e = g_blocks.Flink; e != &g_blocks; e = e->Flink) {
+    pool_block *b = CONTAINING_RECORD(e, pool_block, link);
     if (b->state != BLOCK_LIVE || b->reported || (driver != NULL && b->owner != driver)) {
       continue;
     }
@@ -428,20 +411,16 @@ size_t wmiev__pool_report(PDRIVER_OBJECT driver, const char *when) {
 
 void wmiev__pool_shutdown(void) {
   pthread_mutex_lock(&g_pool_lock);
-  pool_block *all = g_blocks;
-  g_blocks = NULL;
-  pool_block **slots = g_table.slots;
-  size_t capacity = g_table.capacity;
+  /* Live and quarantined blocks alike: all are on g_blocks. */
+  while (!IsListEmpty(&g_blocks)) {
+    pool_block *b = CONTAINING_RECORD(RemoveHeadList(&g_blocks), pool_block, link);
+    b->magic = 0;
+    wmiev__host_free(b, b->alloc_size);
+  }
+  wmiev__host_free(g_table.slots, g_table.capacity * sizeof *g_table.slots);
   memset(&g_table, 0, sizeof g_table);
   g_quarantine_head = g_quarantine_tail = NULL;
   g_quarantine_count = 0;
   g_quarantine_bytes = 0;
   pthread_mutex_unlock(&g_pool_lock);
-  while (all != NULL) {
-    pool_block *next = all->next;
-    all->magic = 0;
-    wmiev__host_free(all, all->alloc_size);
-    all = next;
-  }
-  wmiev__host_free(slots, capacity * sizeof *slots);
 }

@@ -16,9 +16,8 @@ POWER_STATE NTAPI PoSetPowerState(PDEVICE_OBJECT DeviceObject, POWER_STATE_TYPE 
   POWER_STATE previous;
   previous.DeviceState = PowerDeviceUnspecified;
   (void)wmiev__irql_at_most(DISPATCH_LEVEL, "PoSetPowerState");
-  if (DeviceObject == NULL || DeviceObject->Type != IO_TYPE_DEVICE ||
-      DeviceObject->DeviceObjectExtension == NULL) {
-    wmiev__host_violation(WMIEV_HOST_RULE_DEVICE, "PoSetPowerState(%p): not a device object",
+  if (!wmiev__device_is_live(DeviceObject)) {
+    wmiev__host_violation(WMIEV_HOST_RULE_DEVICE, "PoSetPowerState(%p): not a live device object",
                           (void *)DeviceObject);
     return previous;
   }

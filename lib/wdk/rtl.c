@@ -15,12 +15,26 @@ SIZE_T NTAPI RtlCompareMemory(const VOID *Source1, const VOID *Source2, SIZE_T L
   return i;
 }
 
-static size_t units_of(PCWSTR s) {
+size_t wmiev__wide_len(PCWSTR s, size_t max) {
   size_t n = 0;
-  while (s[n] != 0) {
+  while (n < max && s[n] != 0) {
     n++;
   }
   return n;
+}
+
+NTSTATUS wmiev__wide_name_to_utf8(PCWSTR s, size_t max_units, char *out, size_t out_size,
+                                  size_t *units) {
+  size_t n = wmiev__wide_len(s, max_units + 1u);
+  size_t len = 0;
+  if (n == 0 || n > max_units ||
+      !NT_SUCCESS(wmiev_name_utf16_to_utf8(s, n * sizeof(WCHAR), 0, out, out_size, &len, NULL))) {
+    return STATUS_INVALID_PARAMETER;
+  }
+  if (units != NULL) {
+    *units = n;
+  }
+  return STATUS_SUCCESS;
 }
 
 VOID NTAPI RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) {
@@ -30,7 +44,7 @@ VOID NTAPI RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR Source
     DestinationString->Buffer = NULL;
     return;
   }
-  size_t bytes = units_of(SourceString) * sizeof(WCHAR);
+  size_t bytes = wmiev__wide_len(SourceString, SIZE_MAX) * sizeof(WCHAR);
   if (bytes > UNICODE_STRING_MAX_BYTES - sizeof(WCHAR)) {
     bytes = UNICODE_STRING_MAX_BYTES - sizeof(WCHAR); /* as Windows truncates */
   }
@@ -133,7 +147,7 @@ NTSTATUS NTAPI RtlAppendUnicodeToString(PUNICODE_STRING Destination, PCWSTR Sour
   if (Source == NULL) {
     return STATUS_SUCCESS;
   }
-  return append_units(Destination, Source, units_of(Source) * sizeof(WCHAR));
+  return append_units(Destination, Source, wmiev__wide_len(Source, SIZE_MAX) * sizeof(WCHAR));
 }
 
 NTSTATUS NTAPI RtlAppendUnicodeStringToString(PUNICODE_STRING Destination,

@@ -32,26 +32,21 @@
 wmiev_bus *wmiev__host_bus(void);
 /** The bus's registry: where the WMI routines create their core devices. */
 wmiev_registry *wmiev__host_registry(void);
-/** The host's allocator (the configured one, or malloc). For host-side state
- *  that must not appear as driver pool. */
-const wmiev_allocator *wmiev__host_allocator(void);
-/** Zeroed memory from the host allocator; NULL if out of memory. */
+/** Zeroed memory from the host's allocator (the configured one, or malloc),
+ *  for host-side state that must not appear as driver pool; NULL if out of
+ *  memory. */
 void *wmiev__host_alloc(size_t size);
 void wmiev__host_free(void *ptr, size_t size);
 /** The configured IRP timeout in ms (never 0). */
 uint32_t wmiev__host_irp_timeout_ms(void);
 
 /**
- * Hooks the WMI routines install once (they persist across shutdowns;
- * adding the same fn+ctx twice is a no-op):
- *  - flush hooks run in every round of wmiev_host_flush(), on its thread,
- *    after the bus was pumped (e.g. to finish deferred notifications);
- *  - shutdown hooks run at the start of wmiev_host_shutdown(), before any
- *    device is deleted and before the bus is destroyed (close open block
- *    objects, drop notification subscriptions, free per-host state).
- * Return false if out of memory.
+ * A hook the WMI routines install once (it persists across shutdowns; adding
+ * the same fn+ctx twice is a no-op): it runs at the start of
+ * wmiev_host_shutdown(), before any device is deleted and before the bus is
+ * destroyed (close open block objects, drop notification subscriptions, free
+ * per-host state). False if the hook table is full.
  */
-bool wmiev__host_add_flush_hook(void (*fn)(void *ctx), void *ctx);
 bool wmiev__host_add_shutdown_hook(void (*fn)(void *ctx), void *ctx);
 
 /* ==== Verifier ====================================================================== */
@@ -89,8 +84,6 @@ void **wmiev__device_wmi_slot(PDEVICE_OBJECT device);
  *  device object goes away, at PASSIVE_LEVEL, with no host lock held: the
  *  WMI routines deregister and destroy their core device there. One hook. */
 void wmiev__set_device_delete_hook(void (*hook)(PDEVICE_OBJECT device));
-/** The device directly below @p device in its stack, or NULL (not referenced). */
-PDEVICE_OBJECT wmiev__device_lower(PDEVICE_OBJECT device);
 
 /* ==== IRPs ============================================================================ */
 
@@ -100,17 +93,12 @@ PIRP wmiev__irp_allocate(CCHAR stack_size);
 /**
  * Sets the function IoCompleteRequest calls once every completion routine has
  * run (and none returned STATUS_MORE_PROCESSING_REQUIRED), on the completing
- * thread. After it returns, the IRP is freed — unless @p fn called
- * wmiev__irp_take(), in which case its owner frees it with wmiev__irp_free().
- * Without a hook, a host-owned IRP is simply freed at final completion.
+ * thread; the IRP is freed after it returns. Without a hook, a host-owned IRP
+ * is simply freed at final completion.
  */
 void wmiev__irp_on_final_completion(PIRP irp, void (*fn)(PIRP irp, void *ctx), void *ctx);
-/** From inside the final-completion hook: keep the IRP alive after the hook. */
-void wmiev__irp_take(PIRP irp);
 /** Frees an IRP from wmiev__irp_allocate() (or IoAllocateIrp). */
 void wmiev__irp_free(PIRP irp);
-/** True once IoCompleteRequest reached final completion for @p irp. */
-bool wmiev__irp_is_completed(PIRP irp);
 /** Host-owned IRPs allocated and not yet freed. */
 size_t wmiev__host_irps_in_flight(void);
 

@@ -33,22 +33,26 @@ struct wmiev__wmi_block {
   /* Under g_lock: */
   WMI_NOTIFICATION_CALLBACK callback;
   PVOID context;
-  struct wmiev__wmi_block *prev, *next; /* live blocks */
+  LIST_ENTRY link; /* g_blocks */
 };
 
 /* Guards the live list and every block's callback and context. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static wmiev__wmi_block *g_blocks;
+static LIST_ENTRY g_blocks = {&g_blocks, &g_blocks};
 
 #define DATA_ACCESS (WMIGUID_QUERY | WMIGUID_SET | WMIGUID_EXECUTE)
 
 /* ---- Lookup ----------------------------------------------------------------------------- */
 
 wmiev__wmi_block *wmiev__wmi_block_get(PVOID object, const char *routine) {
+  wmiev__wmi_block *b = NULL;
   pthread_mutex_lock(&g_lock);
-  wmiev__wmi_block *b = g_blocks;
-  while (b != NULL && (PVOID)b != object) {
-    b = b->next;
+  for (PLIST_ENTRY e = g_blocks.Flink; e != &g_blocks; e = e->Flink) {
+    wmiev__wmi_block *candidate = CONTAINING_RECORD(e, wmiev__wmi_block, link);
+    if ((PVOID)candidate == object) {
+      b = candidate;
+      break;
+    }
   }
   pthread_mutex_unlock(&g_lock);
   if (b == NULL) {
@@ -90,23 +94,12 @@ static void free_block(wmiev__wmi_block *b) {
   wmiev__host_free(b, sizeof *b);
 }
 
-static void unlink_block(wmiev__wmi_block *b) {
-  pthread_mutex_lock(&g_lock);
-  if (b->prev != NULL) {
-    b->prev->next = b->next;
-  } else {
-    g_blocks = b->next;
-  }
-  if (b->next != NULL) {
-    b->next->prev = b->prev;
-  }
-  pthread_mutex_unlock(&g_lock);
-}
-
 /* The host's object layer: the last ObDereferenceObject. */
 static void release_block(void *object) {
   wmiev__wmi_block *b = object;
-  unlink_block(b);
+  pthread_mutex_lock(&g_lock);
+  RemoveEntryList(&b->link);
+  pthread_mutex_unlock(&g_lock);
   close_on_bus(b);
   free_block(b);
 }
@@ -115,8 +108,11 @@ static void release_block(void *object) {
 static void close_all(void *ctx) {
   (void)ctx;
   for (;;) {
+    wmiev__wmi_block *b = NULL;
     pthread_mutex_lock(&g_lock);
-    wmiev__wmi_block *b = g_blocks;
+    if (!IsListEmpty(&g_blocks)) {
+      b = CONTAINING_RECORD(RemoveHeadList(&g_blocks), wmiev__wmi_block, link);
+    }
     pthread_mutex_unlock(&g_lock);
     if (b == NULL) {
       break;
@@ -127,7 +123,6 @@ static void close_all(void *ctx) {
                           "WMI data block object %p for %s (IoWMIOpenBlock) was never released "
                           "with ObDereferenceObject",
                           (void *)b, guid);
-    unlink_block(b);
     close_on_bus(b);
     free_block(b);
   }
@@ -165,11 +160,7 @@ NTSTATUS NTAPI IoWMIOpenBlock(LPCGUID Guid, ULONG DesiredAccess, PVOID *DataBloc
     }
   }
   pthread_mutex_lock(&g_lock);
-  b->next = g_blocks;
-  if (g_blocks != NULL) {
-    g_blocks->prev = b;
-  }
-  g_blocks = b;
+  InsertHeadList(&g_blocks, &b->link);
   pthread_mutex_unlock(&g_lock);
   *DataBlockObject = b;
   return STATUS_SUCCESS;

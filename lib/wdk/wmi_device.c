@@ -62,13 +62,6 @@ static void device_name(PDEVICE_OBJECT device, char *out, size_t out_size) {
 
 static void on_device_delete(PDEVICE_OBJECT device);
 
-void wmiev__wmi_ensure_hooks(void) {
-  /* Idempotent; repeated on every core device creation rather than once per
-   * process, so it does not depend on whether the host keeps it across a
-   * shutdown. */
-  wmiev__set_device_delete_hook(on_device_delete);
-}
-
 wmiev_device *wmiev__wmi_core_device(PDEVICE_OBJECT device, bool create) {
   if (device == NULL || !wmiev__device_is_live(device)) {
     return NULL;
@@ -83,7 +76,10 @@ wmiev_device *wmiev__wmi_core_device(PDEVICE_OBJECT device, bool create) {
   if (core != NULL || !create) {
     return core;
   }
-  wmiev__wmi_ensure_hooks();
+  /* Idempotent; repeated on every core device creation rather than once per
+   * process, so it does not depend on whether the host keeps it across a
+   * shutdown. */
+  wmiev__set_device_delete_hook(on_device_delete);
   binding *b = wmiev__host_alloc(sizeof *b);
   if (b == NULL) {
     return NULL;

@@ -22,8 +22,15 @@ NTSTATUS NTAPI IoWMIWriteEvent(PVOID WnodeEventItem) {
   if (WnodeEventItem == NULL) {
     return STATUS_INVALID_PARAMETER;
   }
-  ULONG flags;
-  memcpy(&flags, (const UCHAR *)WnodeEventItem + offsetof(WNODE_HEADER, Flags), sizeof flags);
+  /* Flags decide whether the WNODE must be pool. A pool block shorter than a
+   * header has none to read: it is no TRACED_GUID event, and the validator
+   * rejects it below. */
+  size_t size = 0;
+  bool pool = wmiev__pool_size(WnodeEventItem, &size);
+  ULONG flags = 0;
+  if (!pool || size >= sizeof(WNODE_HEADER)) {
+    memcpy(&flags, (const UCHAR *)WnodeEventItem + offsetof(WNODE_HEADER, Flags), sizeof flags);
+  }
   wmiev_bus *bus = wmiev__host_bus();
   if ((flags & WNODE_FLAG_TRACED_GUID) != 0) {
     /* For an ETW logger (the host has none): any IRQL, any memory, never
@@ -31,8 +38,7 @@ NTSTATUS NTAPI IoWMIWriteEvent(PVOID WnodeEventItem) {
     return wmiev_bus_write_event(bus, WnodeEventItem, NULL);
   }
   (void)wmiev__irql_at_most(APC_LEVEL, "IoWMIWriteEvent");
-  size_t size = 0;
-  if (!wmiev__pool_size(WnodeEventItem, &size)) {
+  if (!pool) {
     wmiev__host_violation(WMIEV_HOST_RULE_POOL_BAD_FREE,
                           "IoWMIWriteEvent: WNODE %p is not a live pool block; WMI frees the "
                           "event with ExFreePool once it is queued, so it must come from "

@@ -41,8 +41,6 @@ wmiev_device *wmiev__wmi_core_device(PDEVICE_OBJECT device, bool create);
 PDEVICE_OBJECT wmiev__wmi_device_object(const wmiev_device *core);
 /** Records whether the device is registered (for the leak report at deletion). */
 void wmiev__wmi_set_registered(wmiev_device *core, bool registered);
-/** Installs the host hooks the WMI routines rely on (idempotent, cheap). */
-void wmiev__wmi_ensure_hooks(void);
 
 /* ---- wmi_irp.c ------------------------------------------------------------------------ */
 
@@ -68,6 +66,20 @@ wmiev__wmi_block *wmiev__wmi_block_get(PVOID object, const char *routine);
 /** True if the block was opened with every bit of @p access. */
 bool wmiev__wmi_block_allows(const wmiev__wmi_block *block, ULONG access);
 const GUID *wmiev__wmi_block_guid(const wmiev__wmi_block *block);
+
+/* ---- wmi_registration.c --------------------------------------------------------------- */
+
+/**
+ * The buffer of a name WMI hands to its caller (IoWMISuggestInstanceName,
+ * IoWMIDeviceObjectToInstanceName), who frees it with ExFreePool: paged pool
+ * for @p units units and a NUL, which callers printing it with %ws expect.
+ * NULL with *@p status STATUS_INVALID_PARAMETER when the name and its NUL do
+ * not fit a UNICODE_STRING, or STATUS_INSUFFICIENT_RESOURCES.
+ */
+uint16_t *wmiev__wmi_name_alloc(size_t units, NTSTATUS *status);
+/** Ends @p buffer (from wmiev__wmi_name_alloc(@p capacity)) with a NUL after
+ *  @p units <= @p capacity units and points @p out at it. */
+void wmiev__wmi_name_give(PUNICODE_STRING out, uint16_t *buffer, size_t units, size_t capacity);
 
 /* ---- Shared helpers ------------------------------------------------------------------- */
 

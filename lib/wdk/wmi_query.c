@@ -276,10 +276,7 @@ NTSTATUS NTAPI IoWMIExecuteMethod(PVOID DataBlockObject, PUNICODE_STRING Instanc
 /* ---- Instance names ---------------------------------------------------------------------------
  */
 
-/* Pool tag of the names WMI allocates for the caller ("WmiN"). */
-#define NAME_TAG ((ULONG)'NimW')
-
-/* Static name @p index of @p provider_id's block into a fresh pool UNICODE_STRING. */
+/* Static name 0 of @p provider_id's block into a fresh pool UNICODE_STRING. */
 static NTSTATUS name_to_pool(const GUID *guid, uint32_t provider_id, PUNICODE_STRING out) {
   wmiev_registry *registry = wmiev__host_registry();
   size_t units = 0;
@@ -287,12 +284,9 @@ static NTSTATUS name_to_pool(const GUID *guid, uint32_t provider_id, PUNICODE_ST
   if (status != STATUS_BUFFER_TOO_SMALL && !NT_SUCCESS(status)) {
     return status;
   }
-  if (units * 2u > UNICODE_STRING_MAX_BYTES - 2u) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  uint16_t *buffer = ExAllocatePoolWithTag(PagedPool, (units + 1u) * 2u, NAME_TAG);
+  uint16_t *buffer = wmiev__wmi_name_alloc(units, &status);
   if (buffer == NULL) {
-    return STATUS_INSUFFICIENT_RESOURCES;
+    return status;
   }
   size_t written = 0;
   status = wmiev_registry_instance_name(registry, guid, provider_id, 0, buffer, units, &written);
@@ -300,10 +294,7 @@ static NTSTATUS name_to_pool(const GUID *guid, uint32_t provider_id, PUNICODE_ST
     ExFreePool(buffer);
     return status; /* it went away, or changed, in between */
   }
-  buffer[written] = 0;
-  out->Buffer = (PWSTR)(void *)buffer;
-  out->Length = (USHORT)(written * 2u);
-  out->MaximumLength = (USHORT)((units + 1u) * 2u);
+  wmiev__wmi_name_give(out, buffer, written, units);
   return STATUS_SUCCESS;
 }
 

@@ -53,10 +53,30 @@ ULONG NTAPI IoWMIDeviceObjectToProviderId(PDEVICE_OBJECT DeviceObject) {
   return core != NULL ? wmiev_device_provider_id(core) : 0;
 }
 
-/* ---- IoWMISuggestInstanceName ------------------------------------------------------------- */
+/* ---- Names for the caller ----------------------------------------------------------------- */
 
 /* Pool tag of the names WMI allocates for the caller ("WmiN"). */
 #define NAME_TAG ((ULONG)'NimW')
+
+uint16_t *wmiev__wmi_name_alloc(size_t units, NTSTATUS *status) {
+  /* MaximumLength counts the NUL too. */
+  if (units > UNICODE_STRING_MAX_BYTES / 2u - 1u) {
+    *status = STATUS_INVALID_PARAMETER;
+    return NULL;
+  }
+  uint16_t *buffer = ExAllocatePoolWithTag(PagedPool, (units + 1u) * 2u, NAME_TAG);
+  *status = buffer != NULL ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
+  return buffer;
+}
+
+void wmiev__wmi_name_give(PUNICODE_STRING out, uint16_t *buffer, size_t units, size_t capacity) {
+  buffer[units] = 0;
+  out->Buffer = (PWSTR)(void *)buffer;
+  out->Length = (USHORT)(units * 2u);
+  out->MaximumLength = (USHORT)((capacity + 1u) * 2u);
+}
+
+/* ---- IoWMISuggestInstanceName ------------------------------------------------------------- */
 
 /* Units of a PDO's device instance id, into @p out (NULL: count only). */
 static NTSTATUS instance_id_units(PDEVICE_OBJECT pdo, uint16_t *out, size_t capacity,
@@ -77,6 +97,7 @@ NTSTATUS NTAPI IoWMISuggestInstanceName(PDEVICE_OBJECT PhysicalDeviceObject,
   bool have_link =
       SymbolicLinkName != NULL && SymbolicLinkName->Buffer != NULL && SymbolicLinkName->Length != 0;
   if (SuggestedInstanceName == NULL || (!have_pdo && !have_link) ||
+      (have_link && (SymbolicLinkName->Length & 1u) != 0) ||
       (CombineNames && !(have_pdo && have_link)) ||
       (have_pdo && !wmiev__device_is_live(PhysicalDeviceObject))) {
     return STATUS_INVALID_PARAMETER;
@@ -95,13 +116,10 @@ NTSTATUS NTAPI IoWMISuggestInstanceName(PDEVICE_OBJECT PhysicalDeviceObject,
   }
   size_t link_units = use_link ? (size_t)(SymbolicLinkName->Length / 2u) : 0;
   size_t units = pdo_units + (use_pdo && use_link ? 1u : 0u) + link_units;
-  if (units * 2u > UNICODE_STRING_MAX_BYTES) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  /* One more unit for a NUL, which callers printing it with %ws expect. */
-  uint16_t *buffer = ExAllocatePoolWithTag(PagedPool, (units + 1u) * 2u, NAME_TAG);
+  NTSTATUS status;
+  uint16_t *buffer = wmiev__wmi_name_alloc(units, &status);
   if (buffer == NULL) {
-    return STATUS_INSUFFICIENT_RESOURCES;
+    return status;
   }
   size_t at = 0;
   if (use_pdo) {
@@ -114,10 +132,7 @@ NTSTATUS NTAPI IoWMISuggestInstanceName(PDEVICE_OBJECT PhysicalDeviceObject,
     memcpy(buffer + at, SymbolicLinkName->Buffer, link_units * 2u);
     at += link_units;
   }
-  buffer[at] = 0;
-  SuggestedInstanceName->Buffer = (PWSTR)(void *)buffer;
-  SuggestedInstanceName->Length = (USHORT)(units * 2u);
-  SuggestedInstanceName->MaximumLength = (USHORT)((units + 1u) * 2u);
+  wmiev__wmi_name_give(SuggestedInstanceName, buffer, at, units);
   return STATUS_SUCCESS;
 }
 

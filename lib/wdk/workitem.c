@@ -20,8 +20,7 @@ struct _IO_WORKITEM {
   PVOID context;
   bool queued;
   struct _IO_WORKITEM *next_queued;
-  struct _IO_WORKITEM *next_live; /* all live items */
-  struct _IO_WORKITEM *prev_live;
+  LIST_ENTRY live_link; /* g_live */
 };
 
 static pthread_mutex_t g_work_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -29,7 +28,7 @@ static pthread_cond_t g_work_cond = PTHREAD_COND_INITIALIZER; /* new work, or st
 static pthread_cond_t g_idle_cond = PTHREAD_COND_INITIALIZER; /* queue drained */
 static struct _IO_WORKITEM *g_head;
 static struct _IO_WORKITEM *g_tail;
-static struct _IO_WORKITEM *g_live;
+static LIST_ENTRY g_live = {&g_live, &g_live}; /* all live items */
 static size_t g_running;
 static uint64_t g_completed;      /* items run since the start */
 static uint64_t g_completed_seen; /* by the last wmiev__work_wait_idle */
@@ -54,11 +53,7 @@ PIO_WORKITEM NTAPI IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject) {
   item->device = DeviceObject;
   item->driver = DeviceObject->DriverObject;
   pthread_mutex_lock(&g_work_lock);
-  item->next_live = g_live;
-  if (g_live != NULL) {
-    g_live->prev_live = item;
-  }
-  g_live = item;
+  InsertHeadList(&g_live, &item->live_link);
   pthread_mutex_unlock(&g_work_lock);
   return item;
 }
@@ -74,14 +69,7 @@ VOID NTAPI IoFreeWorkItem(PIO_WORKITEM IoWorkItem) {
                           "IoFreeWorkItem of a work item that is still queued (not freed)");
     return;
   }
-  if (IoWorkItem->prev_live != NULL) {
-    IoWorkItem->prev_live->next_live = IoWorkItem->next_live;
-  } else {
-    g_live = IoWorkItem->next_live;
-  }
-  if (IoWorkItem->next_live != NULL) {
-    IoWorkItem->next_live->prev_live = IoWorkItem->prev_live;
-  }
+  RemoveEntryList(&IoWorkItem->live_link);
   pthread_mutex_unlock(&g_work_lock);
   wmiev__host_free(IoWorkItem, sizeof *IoWorkItem);
 }
@@ -190,7 +178,8 @@ bool wmiev__work_wait_idle(void) {
 size_t wmiev__work_items_live(PDRIVER_OBJECT driver) {
   size_t n = 0;
   pthread_mutex_lock(&g_work_lock);
-  for (struct _IO_WORKITEM *item = g_live; item != NULL; item = item->next_live) {
+  for (PLIST_ENTRY e = g_live.Flink; e != &g_live; e = e->Flink) {
+    struct _IO_WORKITEM *item = CONTAINING_RECORD(e, struct _IO_WORKITEM, live_link);
     if (driver == NULL || item->driver == driver) {
       n++;
     }
@@ -211,8 +200,6 @@ void wmiev__work_shutdown(void) {
   pthread_mutex_lock(&g_work_lock);
   struct _IO_WORKITEM *dropped = g_head;
   g_head = g_tail = NULL;
-  struct _IO_WORKITEM *live = g_live;
-  g_live = NULL;
   g_thread_started = false;
   g_stop = false;
   g_running = 0;
@@ -228,13 +215,15 @@ void wmiev__work_shutdown(void) {
     wmiev__host_violation(WMIEV_HOST_RULE_LEAK, "%zu queued work item(s) never ran (host shutdown)",
                           n);
   }
+  /* Every item, the dropped ones too, is still on the live list. */
   size_t leaked = 0;
-  while (live != NULL) {
-    struct _IO_WORKITEM *next = live->next_live;
+  pthread_mutex_lock(&g_work_lock);
+  while (!IsListEmpty(&g_live)) {
     leaked++;
-    wmiev__host_free(live, sizeof *live);
-    live = next;
+    wmiev__host_free(CONTAINING_RECORD(RemoveHeadList(&g_live), struct _IO_WORKITEM, live_link),
+                     sizeof(struct _IO_WORKITEM));
   }
+  pthread_mutex_unlock(&g_work_lock);
   if (leaked != 0) {
     wmiev__host_violation(WMIEV_HOST_RULE_LEAK,
                           "%zu work item(s) were never freed (IoFreeWorkItem)", leaked);

@@ -1099,6 +1099,63 @@ static void device_stack_and_references(void **state) {
   assert_int_equal(wmiev_host_unload_driver(driver), STATUS_SUCCESS);
 }
 
+/* Beyond the quarantine's 256 blocks the oldest freed block is released for
+ * real: freeing it again is then a bad free, not a double free. (Nothing is
+ * allocated after it went, so that its address cannot come back.) */
+static void pool_quarantine_evicts_oldest(void **state) {
+  (void)state;
+  enum { BLOCKS = 300 };
+  PVOID first = ExAllocatePoolWithTag(NonPagedPool, 16, TEST_TAG);
+  assert_non_null(first);
+  PVOID later[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    later[i] = ExAllocatePoolWithTag(NonPagedPool, 16, TEST_TAG);
+    assert_non_null(later[i]);
+  }
+  ExFreePoolWithTag(first, TEST_TAG);
+  for (int i = 0; i < BLOCKS; i++) {
+    ExFreePoolWithTag(later[i], TEST_TAG);
+  }
+  ExFreePoolWithTag(first, TEST_TAG);
+  assert_int_equal(wmiev_host_violation_count(WMIEV_HOST_RULE_POOL_DOUBLE_FREE), 0);
+  assert_int_equal(wmiev_host_violation_count(WMIEV_HOST_RULE_POOL_BAD_FREE), 1);
+  assert_true(saw(WMIEV_HOST_RULE_POOL_BAD_FREE, "freed long ago"));
+}
+
+/* Work items a driver never freed: reported at unload (and freed at shutdown). */
+static void work_items_leaked_at_unload(void **state) {
+  (void)state;
+  PDRIVER_OBJECT driver = NULL;
+  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
+                   STATUS_SUCCESS);
+  PIO_WORKITEM kept = IoAllocateWorkItem(g_leaky_device);
+  PIO_WORKITEM freed = IoAllocateWorkItem(g_leaky_device);
+  assert_non_null(kept);
+  assert_non_null(freed);
+  IoFreeWorkItem(freed);
+  assert_int_equal(wmiev_host_unload_driver(driver), STATUS_UNSUCCESSFUL);
+  assert_true(saw(WMIEV_HOST_RULE_LEAK, "1 work item(s) not freed"));
+  wmiev_host_shutdown();
+  assert_true(saw(WMIEV_HOST_RULE_LEAK, "1 work item(s) were never freed"));
+}
+
+/* A device extension the host cannot lay out (over half the address space
+ * of a 32-bit host) is refused, not wrapped around into a small block. */
+static void device_extension_too_large(void **state) {
+  (void)state;
+#if SIZE_MAX == UINT32_MAX
+  PDRIVER_OBJECT driver = load_test_driver();
+  PDEVICE_OBJECT device = NULL;
+  assert_int_equal(
+      IoCreateDevice(driver, 0xFFFFFFF1u, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &device),
+      STATUS_INSUFFICIENT_RESOURCES);
+  assert_null(device);
+  assert_int_equal(wmiev_host_unload_driver(driver), STATUS_SUCCESS);
+#else
+  skip();
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(pnp_lifecycle_exact_irps, setup, teardown),
@@ -1112,6 +1169,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(spin_locks_exclude_across_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(events_wait_and_time_out, setup, teardown),
       cmocka_unit_test_setup_teardown(work_items_run_and_flush_waits, setup, teardown),
+      cmocka_unit_test_setup_teardown(pool_quarantine_evicts_oldest, setup, teardown),
+      cmocka_unit_test_setup_teardown(work_items_leaked_at_unload, setup, teardown),
+      cmocka_unit_test_setup_teardown(device_extension_too_large, setup, teardown),
       cmocka_unit_test_setup_teardown(remove_lock_waits_for_io, setup, teardown),
       cmocka_unit_test_setup_teardown(unicode_string_helpers, setup, teardown),
       cmocka_unit_test_setup_teardown(dbgprint_understands_kernel_formats, setup, teardown),

@@ -1467,6 +1467,46 @@ static void test_bad_objects(void **state) {
   f->expected[WMIEV_HOST_RULE_OBJECT] = 2;
 }
 
+static void test_write_event_short_pool_block(void **state) {
+  (void)state;
+  /* A pool block shorter than a WNODE_HEADER: no Flags to read. The
+   * validator refuses it, and the driver still owns it. */
+  void *small = ExAllocatePoolWithTag(NonPagedPool, 8, TEST_TAG);
+  assert_non_null(small);
+  memset(small, 0, 8);
+  assert_int_equal(IoWMIWriteEvent(small), STATUS_BUFFER_TOO_SMALL);
+  ExFreePoolWithTag(small, TEST_TAG);
+}
+
+static void test_suggest_instance_name_longest(void **state) {
+  (void)state;
+  /* The name and the NUL WMI adds must fit a UNICODE_STRING (MaximumLength
+   * <= UNICODE_STRING_MAX_BYTES): 32766 units do, 32767 do not. */
+  USHORT bytes = UNICODE_STRING_MAX_BYTES;
+  WCHAR *text = ExAllocatePoolWithTag(PagedPool, bytes, TEST_TAG);
+  assert_non_null(text);
+  for (size_t i = 0; i < bytes / sizeof(WCHAR); i++) {
+    text[i] = L'a';
+  }
+  UNICODE_STRING link = {bytes, bytes, text};
+  UNICODE_STRING suggested = {0, 0, NULL};
+  assert_int_equal(IoWMISuggestInstanceName(NULL, &link, FALSE, &suggested),
+                   STATUS_INVALID_PARAMETER);
+  assert_null(suggested.Buffer);
+  link.Length = (USHORT)(bytes - sizeof(WCHAR));
+  assert_int_equal(IoWMISuggestInstanceName(NULL, &link, FALSE, &suggested), STATUS_SUCCESS);
+  assert_int_equal(suggested.Length, bytes - sizeof(WCHAR));
+  assert_int_equal(suggested.MaximumLength, bytes);
+  assert_int_equal(suggested.Buffer[suggested.Length / sizeof(WCHAR)], 0);
+  RtlFreeUnicodeString(&suggested);
+  /* A link of an odd byte count is no UTF-16 text. */
+  link.Length = 3;
+  assert_int_equal(IoWMISuggestInstanceName(NULL, &link, FALSE, &suggested),
+                   STATUS_INVALID_PARAMETER);
+  assert_null(suggested.Buffer);
+  ExFreePoolWithTag(text, TEST_TAG);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_registration_handshake, setup, teardown),
@@ -1499,6 +1539,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rule_completed_twice, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rule_leaked_block_object, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_objects, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_write_event_short_pool_block, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_suggest_instance_name_longest, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

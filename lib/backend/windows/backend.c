@@ -41,6 +41,24 @@ void wmiev__win_free(void *p) {
   }
 }
 
+NTSTATUS wmiev__win_string_copy(UNICODE_STRING *s, const uint16_t *units, size_t count) {
+  size_t bytes = count * sizeof(WCHAR);
+  if (bytes > WMIEV_NAME_MAX_BYTES) {
+    return STATUS_NAME_TOO_LONG;
+  }
+  PWCH copy = wmiev__win_alloc(bytes != 0 ? bytes : sizeof(WCHAR));
+  if (copy == NULL) {
+    return STATUS_INSUFFICIENT_RESOURCES;
+  }
+  if (bytes != 0) {
+    RtlCopyMemory(copy, units, bytes);
+  }
+  s->Buffer = copy;
+  s->Length = (USHORT)bytes;
+  s->MaximumLength = (USHORT)(bytes != 0 ? bytes : sizeof(WCHAR));
+  return STATUS_SUCCESS;
+}
+
 static void *pool_alloc(size_t size, void *ctx) {
   (void)ctx;
   return wmiev__win_alloc(size == 0 ? 1 : size);

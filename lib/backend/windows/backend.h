@@ -145,6 +145,13 @@ struct wmiev__irp_state {
 void *wmiev__win_alloc(size_t size);
 void wmiev__win_free(void *p);
 
+/* A nonpaged pool copy of @p count UTF-16 units in @p s, which it describes
+ * (MaximumLength at least one unit, so that an empty string has a buffer
+ * too). STATUS_NAME_TOO_LONG beyond WMIEV_NAME_MAX_BYTES (what a
+ * UNICODE_STRING holds), STATUS_INSUFFICIENT_RESOURCES; @p s is untouched on
+ * failure. The caller frees s->Buffer with wmiev__win_free(). */
+NTSTATUS wmiev__win_string_copy(UNICODE_STRING *s, const uint16_t *units, size_t count);
+
 /* True if the current IRQL is at most @p max. */
 static inline bool wmiev__win_irql_ok(KIRQL max) {
   return KeGetCurrentIrql() <= max;

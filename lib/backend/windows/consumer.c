@@ -381,20 +381,13 @@ static wmiev_status make_name(const wmiev_instance_ref *instance, UNICODE_STRING
     return wmiev_diag_set(diag, WMIEV_STATUS_NOT_SUPPORTED, "instance.name", 0,
                           "on Windows an instance is named by its instance name only");
   }
-  size_t bytes = instance->name_units * sizeof(WCHAR);
-  if (bytes > 0xfffe) {
-    return wmiev_diag_set(diag, WMIEV_STATUS_NAME_TOO_LONG, "instance.name", 0,
+  wmiev_status status = wmiev__win_string_copy(name, instance->name, instance->name_units);
+  if (status == WMIEV_STATUS_NAME_TOO_LONG) {
+    return wmiev_diag_set(diag, status, "instance.name", 0,
                           "instance name of %u units does not fit a UNICODE_STRING",
                           (unsigned)instance->name_units);
   }
-  name->Buffer = wmiev__win_alloc(bytes != 0 ? bytes : sizeof(WCHAR));
-  if (name->Buffer == NULL) {
-    return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
-  }
-  RtlCopyMemory(name->Buffer, instance->name, bytes);
-  name->Length = (USHORT)bytes;
-  name->MaximumLength = (USHORT)(bytes != 0 ? bytes : sizeof(WCHAR));
-  return WMIEV_STATUS_SUCCESS;
+  return status;
 }
 
 typedef NTSTATUS (*query_fn)(PVOID object, PUNICODE_STRING name, ULONG *size, PVOID buffer);

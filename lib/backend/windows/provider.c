@@ -52,13 +52,19 @@ WMIEV_STATIC_ASSERT((int)WMIEV_IRP_PROCESSED == (int)IrpProcessed &&
 static KSPIN_LOCK providers_lock;
 static struct wmiev_provider *providers;
 
-struct wmiev_provider *wmiev__win_provider_by_device(PDEVICE_OBJECT device_object) {
-  KIRQL old;
-  KeAcquireSpinLock(&providers_lock, &old);
+/* Under providers_lock. */
+static struct wmiev_provider *by_device_locked(PDEVICE_OBJECT device_object) {
   struct wmiev_provider *p = providers;
   while (p != NULL && p->device.wdm != device_object) {
     p = p->next;
   }
+  return p;
+}
+
+struct wmiev_provider *wmiev__win_provider_by_device(PDEVICE_OBJECT device_object) {
+  KIRQL old;
+  KeAcquireSpinLock(&providers_lock, &old);
+  struct wmiev_provider *p = by_device_locked(device_object);
   KeReleaseSpinLock(&providers_lock, old);
   return p;
 }
@@ -82,10 +88,7 @@ struct wmiev_provider *wmiev__win_provider_acquire_by_id(ULONG provider_id) {
 static bool link_provider(struct wmiev_provider *p) {
   KIRQL old;
   KeAcquireSpinLock(&providers_lock, &old);
-  struct wmiev_provider *q = providers;
-  while (q != NULL && q->device.wdm != p->device.wdm) {
-    q = q->next;
-  }
+  struct wmiev_provider *q = by_device_locked(p->device.wdm);
   if (q == NULL) {
     p->next = providers;
     providers = p;
@@ -239,25 +242,17 @@ static void free_event_states(struct wmiev_provider *p) {
  * holds exactly that (WMI reads the string during each REGINFO request). */
 static NTSTATUS keep_string(UNICODE_STRING *s, const uint16_t *units, size_t count) {
   size_t bytes = count * sizeof(WCHAR);
-  if (bytes > 0xfffe) {
-    return STATUS_NAME_TOO_LONG;
-  }
   if (s->Buffer != NULL && s->Length == bytes &&
       RtlCompareMemory(s->Buffer, units, bytes) == bytes) {
     return STATUS_SUCCESS;
   }
-  PWCH copy = wmiev__win_alloc(bytes != 0 ? bytes : sizeof(WCHAR));
-  if (copy == NULL) {
-    return STATUS_INSUFFICIENT_RESOURCES;
+  UNICODE_STRING copy;
+  NTSTATUS status = wmiev__win_string_copy(&copy, units, count);
+  if (NT_SUCCESS(status)) {
+    wmiev__win_free(s->Buffer);
+    *s = copy;
   }
-  if (bytes != 0) {
-    RtlCopyMemory(copy, units, bytes);
-  }
-  wmiev__win_free(s->Buffer);
-  s->Buffer = copy;
-  s->Length = (USHORT)bytes;
-  s->MaximumLength = (USHORT)(bytes != 0 ? bytes : sizeof(WCHAR));
-  return STATUS_SUCCESS;
+  return status;
 }
 
 /*
@@ -272,7 +267,7 @@ static NTSTATUS default_registry_path(struct wmiev_provider *p) {
   PDRIVER_OBJECT driver = p->device.wdm->DriverObject;
   const UNICODE_STRING *service = &driver->DriverExtension->ServiceKeyName;
   size_t units = prefix_units + service->Length / sizeof(WCHAR);
-  if (units * sizeof(WCHAR) > 0xfffe) {
+  if (units * sizeof(WCHAR) > WMIEV_NAME_MAX_BYTES) {
     return STATUS_NAME_TOO_LONG;
   }
   uint16_t *path = wmiev__win_alloc((units != 0 ? units : 1) * sizeof(WCHAR));
@@ -317,18 +312,13 @@ static NTSTATUS NTAPI dp_query_reginfo(PDEVICE_OBJECT DeviceObject, PULONG RegFl
   }
   if (answer.base_name != NULL) {
     /* WMI frees the base name with ExFreePool: a pool block of its own. */
-    size_t bytes = answer.base_name_units * sizeof(WCHAR);
-    if (bytes == 0 || bytes > 0xfffe) {
-      return bytes == 0 ? STATUS_INVALID_PARAMETER : STATUS_NAME_TOO_LONG;
+    if (answer.base_name_units == 0) {
+      return STATUS_INVALID_PARAMETER;
     }
-    PWCH name = wmiev__win_alloc(bytes);
-    if (name == NULL) {
-      return STATUS_INSUFFICIENT_RESOURCES;
+    status = wmiev__win_string_copy(InstanceName, answer.base_name, answer.base_name_units);
+    if (!NT_SUCCESS(status)) {
+      return status;
     }
-    RtlCopyMemory(name, answer.base_name, bytes);
-    InstanceName->Buffer = name;
-    InstanceName->Length = (USHORT)bytes;
-    InstanceName->MaximumLength = (USHORT)bytes;
   }
   *RegFlags = answer.reg_flags;
   if (RegistryPath != NULL) {
