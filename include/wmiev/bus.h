@@ -109,7 +109,8 @@ typedef struct wmiev_bus_options {
   uint32_t queue_capacity;  /**< most events queued at once; 0 means 4096 */
   uint32_t queue_bytes;     /**< queue memory; 0 means queue_capacity * (96 + 64), at least two max events */
   bool strict;              /**< warnings about mismatches become rejections */
-  wmiev_clock clock;        /**< NULL now: the system clock, coarse unless precise_clock */
+  wmiev_clock clock;        /**< NULL now: the tick clock (D20), or the system clock read
+                                 precisely with precise_clock */
   /** With no clock given: read the system time precisely for every event
    *  (about 23 ns here) instead of the tick-granular time Windows stamps
    *  events with (KeQuerySystemTime; here the library's tick clock: one
@@ -356,7 +357,13 @@ WMIEV_EXTERN wmiev_status wmiev_bus_close_block(wmiev_block_handle *handle);
  * @brief Pumped (and libuv) mode: delivers up to @p max_events queued events
  *        (0: all that are queued when the call starts) on the calling thread.
  *        Called from inside one of this bus's callbacks it returns 0 at once:
- *        the dispatch already running delivers the rest.
+ *        the dispatch already running delivers the rest. Called from code
+ *        the bus runs under its control lock (a provider's ENABLE/DISABLE
+ *        handler, the on_warning hook for WMIEV_WARN_ENABLE_FAILED) while
+ *        another thread dispatches, it also returns 0 at once instead of
+ *        waiting: that dispatcher's callbacks may be waiting for the control
+ *        lock (to subscribe, say). The events it did not take wait for the
+ *        next call.
  *        Windows: WMI delivers; always 0.
  * @return the number of events taken from the queue.
  */

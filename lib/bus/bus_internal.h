@@ -1,6 +1,9 @@
 /*
  * Internal shape of the bus (include/wmiev/bus.h). Files:
  *   bus.c        creation, GUID table, clock, statistics, event memory
+ *   bus_info.c   read-only facts for lib/uv: the delivery mode, whether a wakeup hook is set
+ *   names.c      the names of warnings and rejection reasons (bus.h), for logs
+ *   event_view.c from a validated WNODE to the wmiev_event a subscriber gets (event_view.h)
  *   queue.c      the bounded byte ring events wait in (queue.h)
  *   fire.c       the fire path: validation, registration checks, stamping, enqueue
  *   deliver.c    delivery to subscribers, event references, wmiev_bus_dispatch
@@ -10,19 +13,23 @@
  *   thread_state.c  per-thread delivery records: epochs and pins without atomics (D22)
  *   counter.h    counters with an owning thread that bumps them without a `lock` prefix
  *
- * Locks, always taken in this order, never held across a callback or an IRP:
+ * Locks, always taken in this order:
  *   control (recursive) serialises enable/disable transitions; IRPs to
  *                       providers are sent while holding it (not `lock`),
- *                       so the fire path never takes it;
- *   dispatch_lock       one dispatcher at a time drains the queue;
- *   lock                the GUID table, subscriber lists, the queue, statistics.
+ *                       so the fire path never takes it; taken through
+ *                       wmiev__control_lock() so a thread knows it holds it;
+ *   dispatch_lock       one dispatcher at a time drains the queue; held
+ *                       while the dispatcher's callbacks run, so code that
+ *                       holds `control` only tries it (deliver.c);
+ *   lock                the GUID table, subscriber lists, the queue,
+ *                       statistics; never held across a callback or an IRP.
  *
  * Lock-free parts (docs/threading.md, "The fast path"): deliveries read a
  * GUID's published subscriber snapshot under the thread's record (or, as a
  * fallback, a reader count) instead of `lock`; each callback runs with its
  * subscription pinned in the record (or `active`); the
  * fast fire path (source.c) reads a source's cached registration `shape`
- * and counts into atomics. Those counters are added to the locked
+ * and counts into owner-counted counters (counter.h). Those counters are added to the locked
  * statistics when they are read (wmiev__bus_fold_stats).
  */
 #ifndef WMIEV_BUS_INTERNAL_H
@@ -167,6 +174,13 @@ struct wmiev_bus {
   uint64_t shape_gen; /* bumped by every store of a source's shape (under `lock`) */
   struct wmiev__slot_table *slot_tables; /* every slot table ever used (freed at destroy) */
 };
+
+/* ---- subscribe.c -------------------------------------------------------------- */
+/* `control`, taken and released through these so that a thread knows
+ * whether it holds one (wmiev_bus_dispatch() must not wait then). */
+void wmiev__control_lock(wmiev_bus *bus);
+void wmiev__control_unlock(wmiev_bus *bus);
+bool wmiev__control_held(void);
 
 /* ---- bus.c ------------------------------------------------------------------ */
 /* wmiev_bus_now() for the fire path, inlined (bus.c says why this clock). */

@@ -414,8 +414,19 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
      * goes on draining the queue when the callback returns. */
     return 0;
   }
-  /* One dispatcher at a time: records are read in place. */
-  wmiev__mutex_lock(&bus->dispatch_lock);
+  /* One dispatcher at a time: records are read in place. A thread that
+   * holds a bus's `control` (a provider's ENABLE/DISABLE handler, the
+   * ENABLE_FAILED hook) does not wait for another dispatcher: that one's
+   * callbacks may be waiting for `control` (subscribing, say), and neither
+   * would ever go on. It returns 0 instead; the running dispatch delivers
+   * what it took, and the rest waits for the next call. */
+  if (wmiev__control_held()) {
+    if (!wmiev__mutex_trylock(&bus->dispatch_lock)) {
+      return 0;
+    }
+  } else {
+    wmiev__mutex_lock(&bus->dispatch_lock);
+  }
   const wmiev_bus *outer = dispatching; /* another bus's dispatch further up */
   dispatching = bus;
   wmiev__mutex_lock(&bus->lock);

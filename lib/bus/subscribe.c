@@ -16,6 +16,27 @@
 
 #include "bus_internal.h"
 
+/* ---- The control lock ------------------------------------------------------------------ */
+
+/* How many times this thread holds a bus's `control` (it is recursive). User
+ * code runs under it: providers' ENABLE/DISABLE handlers and the
+ * ENABLE_FAILED warning hook. wmiev_bus_dispatch() reads it so that such
+ * code never waits for a dispatcher whose callbacks may be waiting for
+ * `control` (deliver.c). */
+static _Thread_local unsigned control_depth;
+
+void wmiev__control_lock(wmiev_bus *bus) {
+  wmiev__mutex_lock(&bus->control);
+  control_depth++;
+}
+
+void wmiev__control_unlock(wmiev_bus *bus) {
+  control_depth--;
+  wmiev__mutex_unlock(&bus->control);
+}
+
+bool wmiev__control_held(void) { return control_depth != 0; }
+
 /* ---- Provider id sets (control held) -------------------------------------------- */
 
 static bool set_has(const uint32_t *ids, size_t count, uint32_t id) {
@@ -220,12 +241,12 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
   sub->callback = callback;
   sub->payload = payload;
 
-  wmiev__mutex_lock(&bus->control);
+  wmiev__control_lock(bus);
   wmiev__mutex_lock(&bus->lock);
   bus_guid *g = wmiev__bus_guid(bus, guid);
   if (g == NULL) {
     wmiev__mutex_unlock(&bus->lock);
-    wmiev__mutex_unlock(&bus->control);
+    wmiev__control_unlock(bus);
     wmiev__bus_free(bus, sub, sizeof *sub);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -240,7 +261,7 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
     wmiev__sources_update_listened(g);
     WMIEV__LIST_UNLINK_TAIL(g->subs_head, g->subs_tail, sub);
     wmiev__mutex_unlock(&bus->lock);
-    wmiev__mutex_unlock(&bus->control);
+    wmiev__control_unlock(bus);
     wmiev__bus_free(bus, sub, sizeof *sub);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -250,7 +271,7 @@ wmiev_status wmiev_bus_subscribe(wmiev_bus *bus, const GUID *guid, wmiev_event_c
     g->events_on = true;
     enable_all(bus, g, false);
   }
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__control_unlock(bus);
   *out = sub;
   return WMIEV_STATUS_SUCCESS;
 }
@@ -308,13 +329,13 @@ wmiev_status wmiev_bus_unsubscribe(wmiev_subscription *sub) {
   wmiev__mutex_unlock(&bus->lock);
   /* The last one out disables; decided under `control`, so a subscriber that
    * arrived meanwhile keeps the events on. */
-  wmiev__mutex_lock(&bus->control);
+  wmiev__control_lock(bus);
   bool last = atomic_load(&g->sub_count) == 0;
   if (last && g->events_on) {
     g->events_on = false;
     disable_all(bus, g, false);
   }
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__control_unlock(bus);
   return WMIEV_STATUS_SUCCESS;
 }
 
@@ -341,12 +362,12 @@ wmiev_status wmiev_bus_open_block(wmiev_bus *bus, const GUID *guid, wmiev_block_
   if (h == NULL) {
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
-  wmiev__mutex_lock(&bus->control);
+  wmiev__control_lock(bus);
   wmiev__mutex_lock(&bus->lock);
   bus_guid *g = wmiev__bus_guid(bus, guid);
   wmiev__mutex_unlock(&bus->lock);
   if (g == NULL) {
-    wmiev__mutex_unlock(&bus->control);
+    wmiev__control_unlock(bus);
     wmiev__bus_free(bus, h, sizeof *h);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -356,7 +377,7 @@ wmiev_status wmiev_bus_open_block(wmiev_bus *bus, const GUID *guid, wmiev_block_
   if (g->open_count++ == 0) {
     enable_all(bus, g, true);
   }
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__control_unlock(bus);
   *out = h;
   return WMIEV_STATUS_SUCCESS;
 }
@@ -367,12 +388,12 @@ wmiev_status wmiev_bus_close_block(wmiev_block_handle *h) {
   }
   wmiev_bus *bus = h->bus;
   bus_guid *g = h->g;
-  wmiev__mutex_lock(&bus->control);
+  wmiev__control_lock(bus);
   WMIEV__LIST_UNLINK(bus->handles, h);
   if (--g->open_count == 0) {
     disable_all(bus, g, true);
   }
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__control_unlock(bus);
   wmiev__bus_free(bus, h, sizeof *h);
   return WMIEV_STATUS_SUCCESS;
 }
@@ -381,7 +402,7 @@ wmiev_status wmiev_bus_close_block(wmiev_block_handle *h) {
 
 void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) {
   wmiev_bus *bus = ctx;
-  wmiev__mutex_lock(&bus->control);
+  wmiev__control_lock(bus);
   wmiev__mutex_lock(&bus->lock);
   /* A registered GUID gets its entry now, so its statistics count events
    * fired before anyone subscribed (not_enabled) too. Out of memory, it gets
@@ -436,13 +457,13 @@ void wmiev__bus_on_registry_event(const wmiev_registry_event *event, void *ctx) 
     /* The fast path's copy of the registration follows (source.c). */
     wmiev__sources_refresh(bus, g, event->provider_id);
   }
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__control_unlock(bus);
 }
 
 void wmiev__bus_release_all(wmiev_bus *bus) {
   /* Subscriptions and handles the owner left behind: disable what is
    * enabled, then free them. No callback can be running now. */
-  wmiev__mutex_lock(&bus->control);
+  wmiev__control_lock(bus);
   for (size_t i = 0; i < bus->slot_count; i++) {
     bus_guid *g = bus->slots[i];
     if (g->events_on) {
@@ -464,5 +485,5 @@ void wmiev__bus_release_all(wmiev_bus *bus) {
     bus->handles = h->next;
     wmiev__bus_free(bus, h, sizeof *h);
   }
-  wmiev__mutex_unlock(&bus->control);
+  wmiev__control_unlock(bus);
 }

@@ -3,7 +3,8 @@
  * single atomic read-modify-write (docs/threading.md, "The fast path";
  * decisions D22).
  *
- * Every thread that delivers or fires gets one record from a fixed,
+ * Every thread that delivers, or fires through a source to a GUID with a
+ * subscriber, gets one record from a fixed,
  * process-wide table (reused when the thread exits). Only its thread writes
  * it; subscribe, unsubscribe and reclamation on other threads read it:
  *   - `epoch`: 0 outside any delivery; during one, the reclamation epoch the

@@ -32,6 +32,8 @@ bool wmiev__mutex_init_recursive(wmiev__mutex *m);
 void wmiev__mutex_destroy(wmiev__mutex *m);
 void wmiev__mutex_lock(wmiev__mutex *m);
 void wmiev__mutex_unlock(wmiev__mutex *m);
+/* Takes the mutex if no thread holds it; false (and not taken) otherwise. */
+bool wmiev__mutex_trylock(wmiev__mutex *m);
 
 bool wmiev__cond_init(wmiev__cond *c);
 void wmiev__cond_destroy(wmiev__cond *c);

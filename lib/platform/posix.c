@@ -71,6 +71,14 @@ bool wmiev__mutex_init_recursive(wmiev__mutex *m) {
 void wmiev__mutex_destroy(wmiev__mutex *m) { check(pthread_mutex_destroy(MUTEX(m))); }
 void wmiev__mutex_lock(wmiev__mutex *m) { check(pthread_mutex_lock(MUTEX(m))); }
 void wmiev__mutex_unlock(wmiev__mutex *m) { check(pthread_mutex_unlock(MUTEX(m))); }
+bool wmiev__mutex_trylock(wmiev__mutex *m) {
+  int rc = pthread_mutex_trylock(MUTEX(m));
+  if (rc == EBUSY) {
+    return false;
+  }
+  check(rc);
+  return true;
+}
 
 bool wmiev__cond_init(wmiev__cond *c) {
   if (!wmiev__platform_acquire()) {

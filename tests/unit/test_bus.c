@@ -1615,6 +1615,123 @@ static void unsubscribe_waits(fixture *f, bool pumped) {
 static void test_unsubscribe_waits_sync(void **state) { unsubscribe_waits(*state, false); }
 static void test_unsubscribe_waits_pumped(void **state) { unsubscribe_waits(*state, true); }
 
+/* ---- A provider's ENABLE handler dispatching while another thread does -------------------- */
+
+/* Thread D dispatches; its subscriber's callback subscribes to another GUID,
+ * which needs the bus's control lock. Meanwhile this thread subscribes to
+ * that GUID: the bus holds the control lock while the provider's ENABLE
+ * handler runs, and the handler calls wmiev_bus_dispatch(). Waiting for D's
+ * dispatch there would never end (D waits for the control lock); the call
+ * returns 0 at once instead, and both threads finish. */
+typedef struct control_vs_dispatch {
+  fixture *f;
+  atomic_bool in_callback;  /* D is inside its subscriber's callback */
+  atomic_bool in_handler;   /* this thread is inside the ENABLE handler */
+  atomic_bool subscribing;  /* D is about to subscribe (and block) */
+  atomic_bool armed;        /* the handler dispatches once, when set */
+  atomic_int handler_dispatched; /* what that dispatch returned (-1: not run) */
+  wmiev_subscription *inner;     /* D's subscription from inside the callback */
+  wmiev_status inner_status;
+  size_t outer_dispatched;
+  wmiev_subscription *mine; /* the subscription whose ENABLE runs the handler */
+  wmiev_status mine_status;
+  atomic_bool subscribed; /* that subscribe returned */
+} control_vs_dispatch;
+
+static control_vs_dispatch *cvd_current;
+
+static void spin_until(atomic_bool *flag) {
+  uint64_t until = now_ms() + 10000;
+  while (!atomic_load(flag)) {
+    if (now_ms() > until) {
+      /* The two threads wait for each other: the bus would hang here. */
+      fprintf(stderr, "control_vs_dispatch: deadlock (waited 10 s)\n");
+      abort();
+    }
+    sched_yield();
+  }
+}
+
+static void cvd_noop_cb(const wmiev_event *e, void *payload) {
+  (void)e;
+  (void)payload;
+}
+
+static void cvd_callback(const wmiev_event *e, void *payload) {
+  control_vs_dispatch *c = payload;
+  (void)e;
+  atomic_store(&c->in_callback, true);
+  spin_until(&c->in_handler);
+  atomic_store(&c->subscribing, true);
+  c->inner_status = wmiev_bus_subscribe(c->f->bus, &guid_ev2, cvd_noop_cb, NULL, &c->inner);
+}
+
+static void cvd_handler(tprov *p, uint32_t guid_index, wmiev_function_control fn, bool enable) {
+  control_vs_dispatch *c = cvd_current;
+  (void)p;
+  (void)guid_index;
+  if (fn != WMIEV_EVENT_CONTROL || !enable || !atomic_exchange(&c->armed, false)) {
+    return;
+  }
+  atomic_store(&c->in_handler, true);
+  spin_until(&c->subscribing);
+  sleep_ms(50); /* D is now waiting for the control lock this thread holds */
+  atomic_store(&c->handler_dispatched, (int)wmiev_bus_dispatch(c->f->bus, 0));
+}
+
+static void *cvd_dispatcher(void *arg) {
+  control_vs_dispatch *c = arg;
+  c->outer_dispatched = wmiev_bus_dispatch(c->f->bus, 0);
+  return NULL;
+}
+
+static void *cvd_subscriber(void *arg) {
+  control_vs_dispatch *c = arg;
+  /* The first subscriber of guid_ev2: ENABLE_EVENTS goes to the handler. */
+  c->mine_status = wmiev_bus_subscribe(c->f->bus, &guid_ev2, cvd_noop_cb, NULL, &c->mine);
+  atomic_store(&c->subscribed, true);
+  return NULL;
+}
+
+static void test_enable_handler_dispatch_does_not_wait(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *p = prov_new(f, 'A', WMIREG_FLAG_INSTANCE_BASENAME, "Toaster");
+  prov_guid(p, &guid_ev, 1, WMIREG_FLAG_EVENT_ONLY_GUID);
+  prov_guid(p, &guid_ev2, 1, WMIREG_FLAG_EVENT_ONLY_GUID);
+  control_vs_dispatch c = {.f = f};
+  atomic_init(&c.in_callback, false);
+  atomic_init(&c.in_handler, false);
+  atomic_init(&c.subscribing, false);
+  atomic_init(&c.armed, false);
+  atomic_init(&c.handler_dispatched, -1);
+  atomic_init(&c.subscribed, false);
+  cvd_current = &c;
+  p->on_control = cvd_handler;
+  prov_up(p);
+  wmiev_subscription *outer = NULL;
+  assert_status(wmiev_bus_subscribe(f->bus, &guid_ev, cvd_callback, &c, &outer),
+                WMIEV_STATUS_SUCCESS);
+  assert_status(fire_seq(f, p, 0), WMIEV_STATUS_SUCCESS);
+  pthread_t d;
+  assert_int_equal(pthread_create(&d, NULL, cvd_dispatcher, &c), 0);
+  spin_until(&c.in_callback);
+  atomic_store(&c.armed, true);
+  pthread_t b;
+  assert_int_equal(pthread_create(&b, NULL, cvd_subscriber, &c), 0);
+  spin_until(&c.subscribed); /* aborts if the two threads wait for each other */
+  assert_int_equal(pthread_join(b, NULL), 0);
+  assert_int_equal(pthread_join(d, NULL), 0);
+  assert_status(c.mine_status, WMIEV_STATUS_SUCCESS);
+  assert_int_equal(atomic_load(&c.handler_dispatched), 0); /* returned at once */
+  assert_int_equal(c.outer_dispatched, 1);
+  assert_status(c.inner_status, WMIEV_STATUS_SUCCESS);
+  assert_int_equal(atomic_load(&p->enables), 2); /* guid_ev, then guid_ev2 once */
+  assert_status(wmiev_bus_unsubscribe(c.inner), WMIEV_STATUS_SUCCESS);
+  assert_status(wmiev_bus_unsubscribe(c.mine), WMIEV_STATUS_SUCCESS);
+  assert_status(wmiev_bus_unsubscribe(outer), WMIEV_STATUS_SUCCESS);
+  cvd_current = NULL;
+}
 
 /* A driver fires from a worker thread while its ENABLE callback waits for
  * that worker: firing must not wait for the bus's function-control lock. */
@@ -2137,6 +2254,7 @@ int main(void) {
       T(test_reentrant_pumped),
       T(test_unsubscribe_waits_sync),
       T(test_unsubscribe_waits_pumped),
+      T(test_enable_handler_dispatch_does_not_wait),
       T(test_fire_while_enabling),
       T(test_fire_inside_enable),
       T(test_subscribe_inside_disable),
