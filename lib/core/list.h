@@ -49,16 +49,10 @@
 /* Takes `node` out of a list with head and tail pointers. */
 #define WMIEV__LIST_UNLINK_TAIL(head, tail, node)                                                  \
   do {                                                                                             \
-    if ((node)->prev != NULL) {                                                                    \
-      (node)->prev->next = (node)->next;                                                           \
-    } else {                                                                                       \
-      (head) = (node)->next;                                                                       \
-    }                                                                                              \
-    if ((node)->next != NULL) {                                                                    \
-      (node)->next->prev = (node)->prev;                                                           \
-    } else {                                                                                       \
+    if ((node)->next == NULL) {                                                                    \
       (tail) = (node)->prev;                                                                       \
     }                                                                                              \
+    WMIEV__LIST_UNLINK(head, node);                                                                \
   } while (0)
 
 #endif /* WMIEV_CORE_LIST_H */
