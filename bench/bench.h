@@ -212,6 +212,7 @@ void base_direct_callgrind(uint64_t n);
 void case_sync_write(const bench_config *cfg, uint32_t payload, int rep);
 void case_sync_fire(const bench_config *cfg, uint32_t payload, int rep);
 void case_pumped_fire(const bench_config *cfg, uint32_t payload, int rep);
+void case_pumped_source(const bench_config *cfg, uint32_t payload, int rep);
 void case_uv_1p(const bench_config *cfg, uint32_t payload, int rep);
 void case_uv_2p(const bench_config *cfg, uint32_t payload, int rep);
 void case_disabled(const bench_config *cfg, uint32_t payload, int rep);

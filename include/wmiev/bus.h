@@ -369,6 +369,22 @@ WMIEV_EXTERN wmiev_status wmiev_bus_close_block(wmiev_block_handle *handle);
  */
 WMIEV_EXTERN size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events);
 
+/**
+ * @brief wmiev_bus_dispatch(), except that when the queue runs empty before
+ *        @p max_events were delivered, it keeps polling the queue for up to
+ *        @p spin_ns nanoseconds (busy, on the calling thread) and goes on
+ *        delivering what comes; it returns after @p spin_ns without an
+ *        event, or when @p max_events were delivered. While it runs,
+ *        producers do not call the wakeup hook (the consumer is awake), so a
+ *        stream of events with gaps shorter than @p spin_ns costs no wakeup
+ *        per gap (decisions D23). @p max_events 0 or @p spin_ns 0: exactly
+ *        wmiev_bus_dispatch(). The libuv attachment uses it (uv.h).
+ *        Windows: always 0.
+ * @return the number of events taken from the queue.
+ */
+WMIEV_EXTERN size_t wmiev_bus_dispatch_spin(wmiev_bus *bus, size_t max_events,
+                                            uint32_t spin_ns);
+
 /** @brief Events waiting in the queue. */
 WMIEV_EXTERN size_t wmiev_bus_pending(wmiev_bus *bus);
 
@@ -386,8 +402,12 @@ WMIEV_EXTERN const char *wmiev_reject_reason_name(wmiev_reject_reason reason);
 
 /**
  * @brief Hook for the libuv attachment (uv.h) and embedders with their own
- *        loop: called (from any thread, outside locks) when the queue goes
- *        from empty to non-empty, so the owner can schedule wmiev_bus_dispatch().
+ *        loop: called (from any thread, outside locks) by the first event
+ *        queued after a dispatch ended (or since the bus was created), so
+ *        the owner can schedule wmiev_bus_dispatch(); not again until the
+ *        next dispatch ends. Events queued while a dispatch runs do not
+ *        call it: that dispatch looks at the queue once more before it
+ *        returns.
  *        Installing a hook while events wait calls it once at once. Returns
  *        only when no call of the previous hook is still running, so its
  *        context may be freed afterwards (do not call it from inside the hook).

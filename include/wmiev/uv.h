@@ -25,6 +25,14 @@ typedef struct wmiev_uv_options {
   /** Events delivered per loop iteration before yielding to other handles;
    *  0 means 256. */
   uint32_t batch;
+  /** How long the loop thread keeps polling an empty queue for more events
+   *  before it goes back to the loop, in nanoseconds
+   *  (wmiev_bus_dispatch_spin()); 0 (the default) means not at all. Waking
+   *  a sleeping loop costs a system call on the firing thread and a context
+   *  switch on the loop's, several microseconds in all: a stream whose gaps
+   *  are shorter than this is delivered without them, at the price of up to
+   *  this much busy time after the last event (decisions D23). */
+  uint32_t spin_ns;
 } wmiev_uv_options;
 
 /**

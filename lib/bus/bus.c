@@ -109,6 +109,7 @@ bus_guid *wmiev__bus_guid(wmiev_bus *bus, const GUID *guid) {
     }
     bus->slot_tables = table;
     bus->slots = table->slots;
+    atomic_store_explicit(&bus->slots_live, table->slots, memory_order_release);
     bus->slot_capacity = capacity;
   }
   if (!WMIEV_SUCCESS(wmiev__map_reserve(&bus->guids, 1))) {
@@ -187,9 +188,14 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     bytes = min_bytes;
   }
   bytes = (bytes + 7u) & ~(uint64_t)7u;
+  if (bytes > UINT32_MAX - 7u) {
+    bytes = (UINT32_MAX - 7u) & ~(uint64_t)7u; /* ring offsets are 32-bit (queue.h) */
+  }
   if (bytes > SIZE_MAX / 2) {
     return WMIEV_STATUS_INVALID_PARAMETER;
   }
+  /* Sync buses queue nothing: no ring (and a queue that refuses everything). */
+  size_t queue_block = opts.delivery == WMIEV_DELIVERY_SYNC ? 0 : (size_t)bytes;
 
   wmiev_bus *bus = allocator->alloc(sizeof *bus, allocator->ctx);
   if (bus == NULL) {
@@ -201,12 +207,14 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   bus->options = opts;
   wmiev__map_init(&bus->guids, &bus->allocator);
 
-  uint8_t *ring = opts.delivery == WMIEV_DELIVERY_SYNC ? NULL : wmiev__bus_alloc(bus, (size_t)bytes);
-  if (opts.delivery != WMIEV_DELIVERY_SYNC && ring == NULL) {
+  uint8_t *block = queue_block != 0 ? wmiev__bus_alloc(bus, queue_block) : NULL;
+  if (queue_block != 0 && block == NULL) {
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
-  wmiev__queue_init(&bus->queue, ring, ring != NULL ? (size_t)bytes : 0, opts.queue_capacity);
+  bus->queue_block = block;
+  bus->queue_block_size = queue_block;
+  wmiev__queue_init(&bus->queue, block, (uint32_t)queue_block, opts.queue_capacity);
 
   wmiev_registry_options ropts;
   memset(&ropts, 0, sizeof ropts);
@@ -220,16 +228,20 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   ropts.resolve_pdo_ctx = opts.resolve_pdo_ctx;
   wmiev_status status = wmiev_registry_create(&ropts, &bus->registry);
   if (!WMIEV_SUCCESS(status)) {
-    wmiev__bus_free(bus, ring, (size_t)bytes);
+    wmiev__bus_free(bus, block, queue_block);
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return status;
   }
-  /* The four synchronisation objects, all or none. */
+  /* The five synchronisation objects, all or none. */
   int made = 0;
   bool ok = wmiev__mutex_init_recursive(&bus->control) && ++made &&
             wmiev__mutex_init(&bus->dispatch_lock) && ++made && wmiev__mutex_init(&bus->lock) &&
-            ++made && wmiev__cond_init(&bus->released) && ++made;
+            ++made && wmiev__mutex_init(&bus->wakeup_setter) && ++made &&
+            wmiev__cond_init(&bus->released) && ++made;
   if (!ok) {
+    if (made >= 4) {
+      wmiev__mutex_destroy(&bus->wakeup_setter);
+    }
     if (made >= 3) {
       wmiev__mutex_destroy(&bus->lock);
     }
@@ -241,7 +253,7 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     }
     wmiev_registry_destroy(bus->registry);
     wmiev__map_free(&bus->guids);
-    wmiev__bus_free(bus, ring, (size_t)bytes);
+    wmiev__bus_free(bus, block, queue_block);
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -259,14 +271,17 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
   }
   wmiev__bus_release_all(bus);
   /* What is still queued will never be delivered: count it. */
-  wmiev__mutex_lock(&bus->lock);
-  while (wmiev__queue_front(&bus->queue) != NULL) {
-    wmiev__queued *record = wmiev__queue_front(&bus->queue);
-    bus_guid *g = record->guid_slot < bus->slot_count ? bus->slots[record->guid_slot] : NULL;
-    WMIEV__COUNT(bus, g, discarded);
-    wmiev__queue_pop(&bus->queue);
+  if (bus->queue_block != NULL) {
+    const wmiev__queued *record;
+    uint32_t size_kind;
+    wmiev__mutex_lock(&bus->lock);
+    while ((record = wmiev__queue_next(&bus->queue, &size_kind)) != NULL) {
+      bus_guid *g = record->guid_slot < bus->slot_count ? bus->slots[record->guid_slot] : NULL;
+      WMIEV__COUNT(bus, g, discarded);
+    }
+    wmiev__mutex_unlock(&bus->lock);
+    wmiev__queue_release(&bus->queue);
   }
-  wmiev__mutex_unlock(&bus->lock);
   wmiev_registry_destroy(bus->registry);
   wmiev__sources_free_all(bus);
   for (size_t i = 0; i < bus->slot_count; i++) {
@@ -278,8 +293,9 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
     wmiev__bus_free(bus, table, slot_table_bytes(table->capacity));
   }
   wmiev__map_free(&bus->guids);
-  wmiev__bus_free(bus, bus->queue.ring, bus->queue.bytes);
+  wmiev__bus_free(bus, bus->queue_block, bus->queue_block_size);
   wmiev__cond_destroy(&bus->released);
+  wmiev__mutex_destroy(&bus->wakeup_setter);
   wmiev__mutex_destroy(&bus->lock);
   wmiev__mutex_destroy(&bus->dispatch_lock);
   wmiev__mutex_destroy(&bus->control);
@@ -297,21 +313,31 @@ void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx) 
   if (bus == NULL) {
     return;
   }
-  wmiev__mutex_lock(&bus->lock);
-  bus->wakeup = wakeup;
-  bus->wakeup_ctx = ctx;
-  /* A producer may be inside the old hook right now: once this returns the
-   * old context must be free to go, so wait for those calls to finish. */
-  while (bus->wakeups_running != 0) {
-    wmiev__cond_wait(&bus->released, &bus->lock);
+  wmiev__mutex_lock(&bus->wakeup_setter);
+  /* Producers read the hook without a lock (fire.c): first none, then,
+   * once no call of the old one is running (its context must be free to go
+   * when this returns), the new context and then the new hook. A producer
+   * counts itself in wakeups_running before it reads the hook, so one that
+   * read the old hook is seen here. Hook calls are short and this is rare:
+   * a yield loop, not a condition variable every producer would signal. */
+  atomic_store(&bus->wakeup, (wmiev__wakeup_fn)NULL);
+  while (atomic_load(&bus->wakeups_running) != 0) {
+    wmiev__thread_yield();
   }
+  atomic_store(&bus->wakeup_ctx, ctx);
+  atomic_store(&bus->wakeup, wakeup);
   /* A new hook starts from a clean slate: if events are already waiting it
-   * is called once now, or they would wait for the next fire. */
-  bus->wake_pending = wakeup != NULL && bus->queue.count != 0;
-  bool call_now = bus->wake_pending;
-  wmiev__mutex_unlock(&bus->lock);
+   * is called once now, or they would wait for the next fire (a producer
+   * that found the consumer idle but read no hook yet counts as waiting
+   * here); else the next event calls it. */
+  bool call_now = wmiev__queue_rearm(&bus->queue) && wakeup != NULL;
+  if (call_now) {
+    atomic_fetch_add(&bus->wakeups_running, 1); /* before the next setter can look */
+  }
+  wmiev__mutex_unlock(&bus->wakeup_setter);
   if (call_now) {
     wakeup(ctx);
+    atomic_fetch_sub(&bus->wakeups_running, 1);
   }
 }
 
@@ -350,7 +376,8 @@ void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out) {
   for (size_t i = 0; i < bus->slot_count; i++) {
     wmiev__bus_fold_stats(bus->slots[i], out);
   }
-  out->queued_now = bus->queue.count;
+  out->queued_now = wmiev__queue_count(&bus->queue);
+  out->queue_peak = wmiev__queue_peak(&bus->queue);
   wmiev__mutex_unlock(&bus->lock);
 }
 
@@ -372,8 +399,5 @@ size_t wmiev_bus_pending(wmiev_bus *bus) {
   if (bus == NULL) {
     return 0;
   }
-  wmiev__mutex_lock(&bus->lock);
-  size_t n = bus->queue.count;
-  wmiev__mutex_unlock(&bus->lock);
-  return n;
+  return wmiev__queue_count(&bus->queue);
 }

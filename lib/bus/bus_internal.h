@@ -21,8 +21,13 @@
  *   dispatch_lock       one dispatcher at a time drains the queue; held
  *                       while the dispatcher's callbacks run, so code that
  *                       holds `control` only tries it (deliver.c);
- *   lock                the GUID table, subscriber lists, the queue,
- *                       statistics; never held across a callback or an IRP.
+ *   lock                the GUID table, subscriber lists, statistics;
+ *                       never held across a callback or an IRP;
+ *   wakeup_setter       serialises wmiev_bus_set_wakeup() (taken alone).
+ *
+ * The queue takes no lock (queue.h, decisions D23): producers reserve and
+ * commit records with atomics, the dispatcher (under dispatch_lock) reads
+ * them and gives their bytes back.
  *
  * Lock-free parts (docs/threading.md, "The fast path"): deliveries read a
  * GUID's published subscriber snapshot under the thread's record (or, as a
@@ -42,8 +47,8 @@
 
 #include "core/list.h"
 #include "core/map.h"
-#include "counter.h"
 #include "core/registry_internal.h"
+#include "counter.h"
 #include "platform/platform.h"
 #include "platform/tick_clock.h"
 #include "queue.h"
@@ -85,22 +90,22 @@ typedef struct bus_guid {
   /* Under `lock`: */
   wmiev_subscription *subs_head;
   wmiev_subscription *subs_tail;
-  wmiev__snapshot *retired;          /* replaced snapshots not yet freed */
-  wmiev_subscription *retired_subs;  /* removed subscriptions not yet freed */
-  wmiev_source *sources;             /* sources of this GUID (source.c) */
-  uint64_t closed_fired;             /* counts of closed sources */
+  wmiev__snapshot *retired;         /* replaced snapshots not yet freed */
+  wmiev_subscription *retired_subs; /* removed subscriptions not yet freed */
+  wmiev_source *sources;            /* sources of this GUID (source.c) */
+  uint64_t closed_fired;            /* counts of closed sources */
   uint64_t closed_not_enabled;
-  uint64_t freed_callbacks;          /* `delivered` of freed subscriptions */
+  uint64_t freed_callbacks; /* `delivered` of freed subscriptions */
   wmiev_bus_stats stats;
   /* Changed under `control` and `lock` both, so the fire path can read
    * them under `lock` alone and never waits for a function-control IRP: */
-  uint32_t *enabled;   /* providers enabled (ENABLE_EVENTS sent or being sent, not failed) */
+  uint32_t *enabled; /* providers enabled (ENABLE_EVENTS sent or being sent, not failed) */
   size_t enabled_count, enabled_capacity;
   uint32_t *collecting; /* the same for ENABLE_COLLECTION */
   size_t collecting_count, collecting_capacity;
   /* Under `control`: */
   uint32_t open_count; /* block handles */
-  bool events_on;       /* sub_count went above 0 and the enables went out */
+  bool events_on;      /* sub_count went above 0 and the enables went out */
   /* Bumped by deliveries on any thread (consumer side). */
   _Alignas(WMIEV__CACHE_LINE) wmiev__hot_counts hot;
 } bus_guid;
@@ -113,13 +118,13 @@ struct wmiev_subscription {
   wmiev_subscription *prev, *next; /* the GUID's list (under `lock`) */
   wmiev_subscription *retired_next;
   uint64_t retired_epoch; /* when it was retired (snapshot.c) */
-  bool released; /* its unsubscribe is over: may be freed (under `lock`) */
+  bool released;          /* its unsubscribe is over: may be freed (under `lock`) */
   /* Any thread: */
   _Atomic uint32_t active;       /* callbacks in progress on threads without a record (pins) */
   _Atomic bool removed;          /* unsubscribed: never called again */
   _Atomic bool unsub_waiting;    /* its unsubscriber waits for a callback to end */
   _Atomic uint64_t lost_pending; /* dropped since its last delivery */
-  wmiev__counter delivered; /* callbacks run: the GUID's `callbacks` are the sum */
+  wmiev__counter delivered;      /* callbacks run: the GUID's `callbacks` are the sum */
   _Atomic uint64_t lost_total;
 };
 
@@ -132,7 +137,7 @@ struct wmiev_source {
   wmiev_bus *bus;
   bus_guid *g;
   uint32_t provider_id;
-  wmiev_source *prev, *next;      /* the GUID's sources (under `lock`) */
+  wmiev_source *prev, *next; /* the GUID's sources (under `lock`) */
   _Atomic uint64_t shape;
   uint64_t reg;      /* the registry's part of `shape` (under `lock`) */
   uint32_t max_data; /* largest data a single-instance event may carry */
@@ -153,7 +158,14 @@ struct wmiev_block_handle {
   wmiev_block_handle *prev, *next; /* the bus's open handles (under `control`) */
 };
 
+typedef void (*wmiev__wakeup_fn)(void *ctx);
+
 struct wmiev_bus {
+  /* Lock-free (queue.h); first, so that the user's allocator's alignment
+   * is all its padding has to work with. */
+  wmiev__queue queue;
+  uint8_t *queue_block; /* the queue's commit words and ring, one allocation (NULL: sync) */
+  size_t queue_block_size;
   wmiev_allocator allocator;
   wmiev_bus_options options;
   wmiev_registry *registry;
@@ -162,14 +174,17 @@ struct wmiev_bus {
   wmiev__mutex lock;
   wmiev__cond released; /* a subscription's active count dropped */
   wmiev__map guids;     /* GUID -> bus_guid */
-  bus_guid **slots;     /* slot number -> bus_guid */
+  bus_guid **slots;     /* slot number -> bus_guid (under `lock`) */
+  /* The same table for the dispatcher, which reads it without `lock`
+   * (a queued record names its GUID by slot number). */
+  _Atomic(bus_guid **) slots_live;
   size_t slot_count, slot_capacity;
-  wmiev__queue queue;
   wmiev_block_handle *handles; /* open block handles (under `control`) */
-  bool wake_pending;
-  void (*wakeup)(void *ctx);
-  void *wakeup_ctx;
-  uint32_t wakeups_running; /* hook calls in progress: set_wakeup waits for them */
+  /* The wakeup hook (fire.c, wmiev_bus_set_wakeup), read without a lock. */
+  wmiev__mutex wakeup_setter; /* one wmiev_bus_set_wakeup() at a time */
+  _Atomic(wmiev__wakeup_fn) wakeup;
+  _Atomic(void *) wakeup_ctx;
+  _Atomic uint32_t wakeups_running; /* hook calls in progress: set_wakeup waits for them */
   wmiev_bus_stats stats;
   uint64_t shape_gen; /* bumped by every store of a source's shape (under `lock`) */
   struct wmiev__slot_table *slot_tables; /* every slot table ever used (freed at destroy) */
@@ -303,11 +318,15 @@ void wmiev__sources_free_all(wmiev_bus *bus);
 wmiev_status wmiev__fire_event_general(wmiev_bus *bus, uint32_t provider_id, const GUID *guid,
                                        uint32_t instance_index, const void *data, uint32_t size,
                                        wmiev_diag *diag);
-/* Queues a record; false (and counted as dropped, subscribers told) when full. */
+/* Queues a record without a lock (queue.h) and wakes the consumer if it
+ * has to; false (and counted as dropped, subscribers told) when full. */
 bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
                     uint32_t instance_index, int64_t timestamp, const void *payload,
                     size_t payload_size);
 wmiev_status wmiev__dropped_status(wmiev_diag *diag);
+/* Calls the wakeup hook, if one is set (any thread, no lock held; counted
+ * in wakeups_running, which wmiev_bus_set_wakeup() waits for). */
+void wmiev__bus_call_wakeup(wmiev_bus *bus);
 /* Steps 5-6 of the fire path for a WmiFireEvent-style event that passed
  * every check (fire.c, or a source's cache): stamps it, then delivers it
  * (sync) or queues it. */

@@ -368,26 +368,29 @@ void wmiev__deliver_reference(wmiev_bus *bus, const uint8_t *wnode, const wmiev_
 /* ---- Draining the queue ------------------------------------------------------------------------
  */
 
-/* Most records delivered between two acquisitions of `lock`. */
-#define DISPATCH_BATCH 256u
+/* Records delivered between two releases of their bytes to the producers. */
+#define RELEASE_EVERY 64u
 
 /* Delivers one queued record (no lock held). */
-static void deliver_record(wmiev_bus *bus, bus_guid *g, const wmiev__queued *record) {
-  if (record->kind != WMIEV__QUEUED_WNODE) {
+static void deliver_record(wmiev_bus *bus, bus_guid *g, const wmiev__queued *record,
+                           uint32_t size_kind) {
+  wmiev__queued_kind kind = wmiev__queued_kind_of(size_kind);
+  uint32_t payload_size = wmiev__queued_size(size_kind);
+  if (kind != WMIEV__QUEUED_WNODE) {
     /* A WmiFireEvent-style record: delivered with its data in place in the
      * queue; the WNODE is built only if a subscriber asks (decisions D21). */
     wmiev_event ev;
     wmiev__event_origin origin;
     wmiev__fire_event_fill(&ev, &origin, &g->guid, record->provider_id, record->instance_index,
-                           record->kind == WMIEV__QUEUED_FIRE_PDO, record->timestamp, record + 1,
-                           record->payload_size);
+                           kind == WMIEV__QUEUED_FIRE_PDO, record->timestamp, record + 1,
+                           payload_size);
     wmiev__deliver_event(bus, g, &ev, &origin);
     return;
   }
   /* A driver's WNODE, copied: validated again before anyone reads it. */
   const uint8_t *wnode = (const uint8_t *)(record + 1);
   wmiev_wnode_view view;
-  if (!WMIEV_SUCCESS(wmiev_wnode_validate(wnode, record->payload_size, 0, &view, NULL))) {
+  if (!WMIEV_SUCCESS(wmiev_wnode_validate(wnode, payload_size, 0, &view, NULL))) {
     /* Validated when fired, so this cannot happen; if it does, the event
      * still ends somewhere in the statistics. */
     wmiev__counter_bump(&g->hot.discarded, wmiev__thread_state_get());
@@ -404,7 +407,108 @@ static void deliver_record(wmiev_bus *bus, bus_guid *g, const wmiev__queued *rec
 /* The bus whose queue this thread is draining, if any. */
 static _Thread_local const wmiev_bus *dispatching;
 
-size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
+/* Delivers committed records until `budget` is reached or none is ready;
+ * returns the new `taken`. Records are read in place, without a lock; their
+ * bytes go back to the producers every RELEASE_EVERY records and at the
+ * end. A record reserved but not committed yet ends the pass (the queue is
+ * FIFO: nothing behind it goes first). */
+static size_t drain(wmiev_bus *bus, size_t taken, size_t budget) {
+  wmiev__queue *q = &bus->queue;
+  size_t start = taken;
+  while (taken < budget) {
+    uint32_t size_kind;
+    const wmiev__queued *record = wmiev__queue_next(q, &size_kind);
+    if (record == NULL) {
+      break;
+    }
+    /* Loaded after the record's commit: shows the table its GUID is in. */
+    bus_guid *const *slots = atomic_load_explicit(&bus->slots_live, memory_order_acquire);
+    deliver_record(bus, slots[record->guid_slot], record, size_kind);
+    if (++taken % RELEASE_EVERY == 0) {
+      wmiev__queue_release(q);
+    }
+  }
+  if (taken != start) {
+    wmiev__queue_release(q);
+  }
+  return taken;
+}
+
+/* Polls until a record is ready to deliver. With `spin_ns` 0, until one
+ * is (a producer is between its reservation and its commit: a few hundred
+ * instructions, or a preemption, hence the yield); else false once
+ * `spin_ns` passed without one. The clock is read only every 32 looks (it
+ * costs more than a look), so the wait starts counting at the first read:
+ * an event that comes soon costs no clock read at all. */
+static bool wait_for_record(wmiev_bus *bus, uint32_t spin_ns) {
+  uint64_t deadline = 0;
+  for (uint32_t i = 1;; i++) {
+    if (wmiev__queue_ready(&bus->queue)) {
+      return true;
+    }
+    /* A few pauses between looks: every look takes the producers' line
+     * back from the producer writing it. */
+    for (int p = 0; p < 4; p++) {
+      wmiev__cpu_relax();
+    }
+    if (i % 32u != 0) {
+      continue;
+    }
+    if (spin_ns == 0) {
+      wmiev__thread_yield();
+    } else {
+      uint64_t now = wmiev__monotonic_ns();
+      if (deadline == 0) {
+        deadline = now + spin_ns;
+      } else if (now >= deadline) {
+        return false;
+      }
+    }
+  }
+}
+
+/*
+ * The wakeup protocol (queue.h, "Waking the consumer"; fire.c calls the
+ * hook). A dispatch marks the consumer awake, so producers do not call the
+ * hook (for libuv, a system call) while it drains anyway; it returns only
+ * after marking it idle, which succeeds only when nothing is reserved past
+ * what it delivered. Records reserved and not committed yet are waited for
+ * (their producers saw the consumer awake and will not wake it).
+ *
+ * With `spin_ns`, a dispatch that runs out of records polls for more for
+ * that long before it tries to go idle (decisions D23): a stream of events
+ * with short gaps is then delivered by one awake consumer, without a
+ * wakeup (a system call and a context switch, for libuv) per gap.
+ */
+static size_t dispatch_held(wmiev_bus *bus, size_t max_events, uint32_t spin_ns) {
+  wmiev__queue *q = &bus->queue;
+  wmiev__queue_set_awake(q, true);
+  size_t budget = max_events != 0 ? max_events : (size_t)wmiev__queue_count(q);
+  size_t taken = drain(bus, 0, budget);
+  for (;;) {
+    if (taken >= budget) {
+      /* Stopped by the budget. Events still waiting (some may have been
+       * fired during this dispatch, without a wakeup) get one now: the
+       * caller may not come back on its own. Else the next event calls it. */
+      if (wmiev__queue_rearm(q)) {
+        wmiev__bus_call_wakeup(bus);
+      }
+      return taken;
+    }
+    if (spin_ns != 0 && wait_for_record(bus, spin_ns)) {
+      taken = drain(bus, taken, budget);
+      continue;
+    }
+    if (wmiev__queue_try_idle(q)) {
+      return taken;
+    }
+    /* Reserved, not committed: its producer counts on this dispatch. */
+    (void)wait_for_record(bus, 0);
+    taken = drain(bus, taken, budget);
+  }
+}
+
+static size_t dispatch(wmiev_bus *bus, size_t max_events, uint32_t spin_ns) {
   if (bus == NULL || bus->options.delivery == WMIEV_DELIVERY_SYNC) {
     return 0;
   }
@@ -429,41 +533,16 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
   }
   const wmiev_bus *outer = dispatching; /* another bus's dispatch further up */
   dispatching = bus;
-  wmiev__mutex_lock(&bus->lock);
-  bus->wake_pending = false;
-  size_t budget = max_events != 0 ? max_events : bus->queue.count;
-  size_t taken = 0;
-  /* Records are taken in batches: `lock` once to see how many wait, the
-   * batch delivered without it (producers only write into free space, so
-   * the records stay put), `lock` once to give their space back (perf: two
-   * lock acquisitions per batch instead of one per event). Batches are
-   * bounded so that producers get space back while a long queue drains. */
-  while (taken < budget) {
-    size_t n = budget - taken;
-    if (n > bus->queue.count) {
-      n = bus->queue.count;
-    }
-    if (n > DISPATCH_BATCH) {
-      n = DISPATCH_BATCH;
-    }
-    if (n == 0) {
-      break;
-    }
-    size_t offset = bus->queue.head;
-    /* The slot table only grows, and old tables stay until destroy. */
-    bus_guid *const *slots = bus->slots;
-    wmiev__mutex_unlock(&bus->lock);
-    for (size_t i = 0; i < n; i++) {
-      wmiev__queued *record = wmiev__queue_at(&bus->queue, &offset);
-      deliver_record(bus, slots[record->guid_slot], record);
-      offset = wmiev__queue_after(&bus->queue, offset, record);
-    }
-    wmiev__mutex_lock(&bus->lock);
-    wmiev__queue_consume(&bus->queue, n, offset);
-    taken += n;
-  }
-  wmiev__mutex_unlock(&bus->lock);
+  size_t taken = dispatch_held(bus, max_events, spin_ns);
   dispatching = outer;
   wmiev__mutex_unlock(&bus->dispatch_lock);
   return taken;
+}
+
+size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
+  return dispatch(bus, max_events, 0);
+}
+
+size_t wmiev_bus_dispatch_spin(wmiev_bus *bus, size_t max_events, uint32_t spin_ns) {
+  return dispatch(bus, max_events, max_events != 0 ? spin_ns : 0);
 }

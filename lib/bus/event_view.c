@@ -46,9 +46,9 @@ void wmiev__event_fill(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_
   ev->data_size = in->size;
 }
 
-const char *wmiev__event_name_utf8(const void *units, size_t count, char *stack,
-                                   size_t stack_size, void *(*alloc)(size_t size, void *ctx),
-                                   void *ctx, char **heap, size_t *heap_size) {
+const char *wmiev__event_name_utf8(const void *units, size_t count, char *stack, size_t stack_size,
+                                   void *(*alloc)(size_t size, void *ctx), void *ctx, char **heap,
+                                   size_t *heap_size) {
   size_t len = 0;
   wmiev_status st = wmiev_name_utf16_to_utf8(units, count * 2, 0, stack, stack_size, &len, NULL);
   if (WMIEV_SUCCESS(st)) {

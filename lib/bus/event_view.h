@@ -21,8 +21,8 @@ void wmiev__event_fill(wmiev_event *ev, const uint8_t *wnode, const wmiev_wnode_
  * `stack` when it fits, else in a block from `alloc(size, ctx)`, returned in
  * *heap / *heap_size for the caller to free when the callback is over.
  * Unpaired surrogates become U+FFFD; "" when no memory is left. */
-const char *wmiev__event_name_utf8(const void *units, size_t count, char *stack,
-                                   size_t stack_size, void *(*alloc)(size_t size, void *ctx),
-                                   void *ctx, char **heap, size_t *heap_size);
+const char *wmiev__event_name_utf8(const void *units, size_t count, char *stack, size_t stack_size,
+                                   void *(*alloc)(size_t size, void *ctx), void *ctx, char **heap,
+                                   size_t *heap_size);
 
 #endif /* WMIEV_BUS_EVENT_VIEW_H */

@@ -14,13 +14,13 @@
  *
  * Locks per call (docs/performance.md): the bus lock once to count the call
  * (which also reads whether the GUID is listened to and the provider
- * enabled), the registry lock once for the block, then either the bus lock
- * once more (no subscriber: not_enabled) or once (enqueue); sync delivery
- * takes none (deliver.c). An event the bus builds itself (fire_event) is
- * described by wmiev__fire_event_fill() without a WNODE; the WNODE is built
- * (not validated) only if a subscriber asks for it (decisions D21).
- * Sources (source.c) skip steps 1-4 when their cached registration says
- * nothing would be reported, and share steps 5-6 (wmiev__fire_checked).
+ * enabled), the registry lock once for the block, then the bus lock once
+ * more when there is no subscriber (not_enabled); queuing takes none (a
+ * lock-free queue, queue.h), nor does sync delivery (deliver.c). An event the bus builds itself
+ * (fire_event) is described by wmiev__fire_event_fill() without a WNODE; the WNODE is built (not
+ * validated) only if a subscriber asks for it (decisions D21). Sources (source.c) skip steps 1-4
+ * when their cached registration says nothing would be reported, and share steps 5-6
+ * (wmiev__fire_checked).
  */
 #include <string.h>
 
@@ -64,8 +64,7 @@ static void count_fired(fire_ctx *f, const GUID *guid, uint32_t provider_id) {
 static bool mismatch(fire_ctx *f, wmiev_warning warning, wmiev_status strict_status,
                      const char *message, wmiev_status *status) {
   if (f->bus->options.strict) {
-    *status = reject(f, WMIEV_REJECT_STRICT, strict_status, "WnodeHeader.Flags", 44, "%s",
-                     message);
+    *status = reject(f, WMIEV_REJECT_STRICT, strict_status, "WnodeHeader.Flags", 44, "%s", message);
     return true;
   }
   wmiev__bus_warn(f->bus, f->g, warning, "%s", message);
@@ -94,14 +93,14 @@ static bool check_names(fire_ctx *f, const wmiev_wnode_view *view, const wmiev_b
     }
   }
   if (view->static_names && block_static) {
-    uint32_t highest = view->kind == WMIEV_WNODE_ALL_DATA ? view->instance_count
-                                                          : view->instance.index + 1u;
+    uint32_t highest =
+        view->kind == WMIEV_WNODE_ALL_DATA ? view->instance_count : view->instance.index + 1u;
     bool fits = view->kind == WMIEV_WNODE_ALL_DATA ? highest <= block->instance_count
                                                    : view->instance.index < block->instance_count;
     if (!fits) {
       *status = reject(f, WMIEV_REJECT_BAD_INSTANCE, WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND,
-                       view->kind == WMIEV_WNODE_ALL_DATA ? "InstanceCount" : "InstanceIndex",
-                       52, "%s", "static instance index beyond the registered instance count");
+                       view->kind == WMIEV_WNODE_ALL_DATA ? "InstanceCount" : "InstanceIndex", 52,
+                       "%s", "static instance index beyond the registered instance count");
       return true;
     }
   }
@@ -164,8 +163,8 @@ static void count_not_enabled(fire_ctx *f) {
  * On return *deliver tells whether the event goes on (false: not enabled,
  * success). */
 static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id,
-                                       const wmiev_block_info *found,
-                                       const wmiev_wnode_view *view, bool *deliver) {
+                                       const wmiev_block_info *found, const wmiev_wnode_view *view,
+                                       bool *deliver) {
   wmiev_bus *bus = f->bus;
   *deliver = false;
   wmiev_status status = WMIEV_STATUS_SUCCESS;
@@ -198,25 +197,40 @@ static wmiev_status check_registration(fire_ctx *f, uint32_t provider_id,
   return WMIEV_STATUS_SUCCESS;
 }
 
+/* The queue refused an event: counted as dropped, and every live
+ * subscriber told how many it lost (rare: takes `lock`). */
+static void count_dropped(wmiev_bus *bus, bus_guid *g) {
+  wmiev__mutex_lock(&bus->lock);
+  WMIEV__COUNT(bus, g, dropped);
+  for (wmiev_subscription *s = g->subs_head; s != NULL; s = s->next) {
+    if (!atomic_load_explicit(&s->removed, memory_order_relaxed)) {
+      atomic_fetch_add_explicit(&s->lost_pending, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&s->lost_total, 1, memory_order_relaxed);
+    }
+  }
+  wmiev__mutex_unlock(&bus->lock);
+}
+
+void wmiev__bus_call_wakeup(wmiev_bus *bus) {
+  /* Counted in before the hook is read: wmiev_bus_set_wakeup() waits for
+   * calls of an old hook (bus.c). */
+  atomic_fetch_add(&bus->wakeups_running, 1);
+  wmiev__wakeup_fn wakeup = atomic_load(&bus->wakeup);
+  if (wakeup != NULL) {
+    wakeup(atomic_load_explicit(&bus->wakeup_ctx, memory_order_relaxed));
+  }
+  atomic_fetch_sub(&bus->wakeups_running, 1);
+}
+
 bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
                     uint32_t instance_index, int64_t timestamp, const void *payload,
                     size_t payload_size) {
-  void (*wakeup)(void *) = NULL;
-  void *wakeup_ctx = NULL;
-  wmiev__mutex_lock(&bus->lock);
-  wmiev__queued *record = wmiev__queue_push(&bus->queue, payload_size);
-  if (record == NULL) {
-    WMIEV__COUNT(bus, g, dropped);
-    for (wmiev_subscription *s = g->subs_head; s != NULL; s = s->next) {
-      if (!atomic_load_explicit(&s->removed, memory_order_relaxed)) {
-        atomic_fetch_add_explicit(&s->lost_pending, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->lost_total, 1, memory_order_relaxed);
-      }
-    }
-    wmiev__mutex_unlock(&bus->lock);
+  wmiev__queue_ticket ticket;
+  if (WMIEV__UNLIKELY(!wmiev__queue_reserve(&bus->queue, (uint32_t)payload_size, kind, &ticket))) {
+    count_dropped(bus, g);
     return false;
   }
-  record->kind = kind;
+  wmiev__queued *record = ticket.record;
   record->guid_slot = g->slot;
   record->provider_id = provider_id;
   record->instance_index = instance_index;
@@ -224,23 +238,9 @@ bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32
   if (payload_size != 0) {
     memcpy(record + 1, payload, payload_size);
   }
-  if (bus->queue.count > bus->stats.queue_peak) {
-    bus->stats.queue_peak = bus->queue.count;
-  }
-  if (!bus->wake_pending && bus->wakeup != NULL) {
-    bus->wake_pending = true;
-    wakeup = bus->wakeup;
-    wakeup_ctx = bus->wakeup_ctx;
-    bus->wakeups_running++; /* the hook is called outside the lock */
-  }
-  wmiev__mutex_unlock(&bus->lock);
-  if (wakeup != NULL) {
-    wakeup(wakeup_ctx);
-    wmiev__mutex_lock(&bus->lock);
-    if (--bus->wakeups_running == 0) {
-      wmiev__cond_broadcast(&bus->released);
-    }
-    wmiev__mutex_unlock(&bus->lock);
+  wmiev__queue_commit(&ticket);
+  if (ticket.wake) {
+    wmiev__bus_call_wakeup(bus); /* the consumer was idle (queue.h) */
   }
   return true;
 }
@@ -327,7 +327,7 @@ wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmiev_diag *diag
     return WMIEV_STATUS_SUCCESS;
   }
   if (!wmiev__enqueue(bus, f.g, WMIEV__QUEUED_WNODE, view.provider_id, 0, view.timestamp, bytes,
-               view.buffer_size)) {
+                      view.buffer_size)) {
     return wmiev__dropped_status(diag);
   }
   wmiev_bus_free_event(bus, wnode);

@@ -65,6 +65,14 @@ int64_t wmiev__system_time_100ns_coarse(void);
 
 /* An identifier of the calling thread, unique among live threads. */
 uintptr_t wmiev__thread_self(void);
+/* Lets another runnable thread have the CPU (waits that are short and rare). */
+void wmiev__thread_yield(void);
+/* One step of a busy wait: tells the CPU this is a spin loop (x86 `pause`). */
+static inline void wmiev__cpu_relax(void) {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_ia32_pause();
+#endif
+}
 
 /*
  * Asymmetric fences (posix_threads.c; docs/threading.md, "The fast path").

@@ -2,10 +2,11 @@
 #define _XOPEN_SOURCE 700 /* PTHREAD_MUTEX_RECURSIVE */
 #include "platform.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <time.h>
 
 #define ETIMEDOUT_VALUE ETIMEDOUT
@@ -95,7 +96,9 @@ bool wmiev__cond_init(wmiev__cond *c) {
   return rc == 0;
 }
 void wmiev__cond_destroy(wmiev__cond *c) { check(pthread_cond_destroy(COND(c))); }
-void wmiev__cond_wait(wmiev__cond *c, wmiev__mutex *m) { check(pthread_cond_wait(COND(c), MUTEX(m))); }
+void wmiev__cond_wait(wmiev__cond *c, wmiev__mutex *m) {
+  check(pthread_cond_wait(COND(c), MUTEX(m)));
+}
 void wmiev__cond_broadcast(wmiev__cond *c) { check(pthread_cond_broadcast(COND(c))); }
 void wmiev__cond_signal(wmiev__cond *c) { check(pthread_cond_signal(COND(c))); }
 
@@ -142,3 +145,5 @@ int64_t wmiev__system_time_100ns_coarse(void) {
 }
 
 uintptr_t wmiev__thread_self(void) { return (uintptr_t)pthread_self(); }
+
+void wmiev__thread_yield(void) { (void)sched_yield(); }

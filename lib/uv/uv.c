@@ -1,11 +1,13 @@
 /*
  * libuv delivery (include/wmiev/uv.h): a uv_async_t per attached bus. The
- * bus's wakeup hook, called from any firing thread when the queue goes from
- * empty to non-empty, does uv_async_send() (thread-safe, and libuv coalesces
+ * bus's wakeup hook, called from a firing thread by the first event after a
+ * dispatch ended, does uv_async_send() (thread-safe, and libuv coalesces
  * any number of sends into one callback); the callback on the loop thread
- * drains up to `batch` events with wmiev_bus_dispatch(), then, if more are
- * queued, sends to itself again so that timers and I/O get their turn
- * between batches instead of being starved by a busy producer.
+ * drains up to `batch` events with wmiev_bus_dispatch_spin(), which keeps
+ * polling an empty queue for `spin_ns` before it gives up (no wakeup per
+ * short gap in a stream), then, if more are queued, sends to itself again
+ * so that timers and I/O get their turn between batches instead of being
+ * starved by a busy producer.
  *
  * This is the only .c file that includes <uv.h>. The attachment is allocated
  * with the bus's allocator (through wmiev_bus_alloc_event), so the tests'
@@ -42,6 +44,7 @@ struct wmiev_uv {
   uv_async_t async; /* async.data points back here */
   wmiev_bus *bus;
   size_t batch;
+  uint32_t spin_ns;
   void (*on_closed)(void *ctx);
   void *closed_ctx;
 };
@@ -54,7 +57,7 @@ static void wake(void *ctx) {
 
 static void on_async(uv_async_t *handle) {
   wmiev_uv *a = handle->data;
-  (void)wmiev_bus_dispatch(a->bus, a->batch);
+  (void)wmiev_bus_dispatch_spin(a->bus, a->batch, a->spin_ns);
   /* Events left (over the batch, or fired by the callbacks themselves after
    * the bus's wake-pending flag was already set) get another turn on the
    * next iteration. Not after a detach from inside a callback: the handle
@@ -94,6 +97,7 @@ wmiev_status wmiev_uv_attach(wmiev_bus *bus, uv_loop_t *loop, const wmiev_uv_opt
   }
   a->bus = bus;
   a->batch = options != NULL && options->batch != 0 ? options->batch : DEFAULT_BATCH;
+  a->spin_ns = options != NULL ? options->spin_ns : 0;
 
   uv_mutex_lock(&attach_lock);
   wmiev_status status = WMIEV_STATUS_SUCCESS;

@@ -17,6 +17,8 @@
  */
 #define _XOPEN_SOURCE 700 /* pthread barriers, nanosleep, clock_gettime */
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,8 +353,7 @@ static void test_provider_system_control_is_windows_only(void **state) {
   prov_guid(a, &guid_ev, 1, 0);
   prov_up(a);
   int dummy_irp = 0;
-  assert_status(wmiev_provider_system_control(a->provider, &dummy_irp),
-                WMIEV_STATUS_NOT_SUPPORTED);
+  assert_status(wmiev_provider_system_control(a->provider, &dummy_irp), WMIEV_STATUS_NOT_SUPPORTED);
   sink *s = subscribe(f, sink_new(f), &guid_ev);
   EXPECT_FC(f, 0, ENABLE_EV('A', 0));
   unsubscribe(s);
@@ -1280,6 +1281,122 @@ static void test_pumped_queue_full(void **state) {
   assert_int_equal(seq_of(&s1->ev[4]), 9);
 }
 
+/* The wakeup hook (bus.h, decisions D23): called by the first event queued
+ * after a dispatch ended, not by the ones behind it, and not by events
+ * fired while a dispatch drains (that dispatch delivers them); a dispatch
+ * stopped by its budget with events left calls it itself. */
+static int hook_calls;
+static void counting_hook(void *ctx) {
+  (void)ctx;
+  hook_calls++;
+}
+
+static void fire_once_more(sink *s, const wmiev_event *e) {
+  if (seq_of(&s->ev[s->n - 1]) < 100) {
+    (void)e;
+    assert_status(fire_seq(s->f, s->ctx, 100 + seq_of(&s->ev[s->n - 1])), WMIEV_STATUS_SUCCESS);
+  }
+}
+
+static void test_wakeup_hook_protocol(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  hook_calls = 0;
+  wmiev_bus_set_wakeup(f->bus, counting_hook, NULL);
+  assert_int_equal(hook_calls, 0); /* nothing waiting: not called */
+  for (uint32_t i = 0; i < 3; i++) {
+    assert_status(fire_seq(f, a, i), WMIEV_STATUS_SUCCESS);
+  }
+  assert_int_equal(hook_calls, 1); /* the first event only */
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 3);
+  assert_int_equal(hook_calls, 1);
+  assert_status(fire_seq(f, a, 3), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(hook_calls, 2); /* the dispatch ended: the next event wakes again */
+
+  /* Events a callback fires while the dispatch drains need no wakeup: a
+   * dispatch with room in its budget delivers them itself. */
+  s->hook = fire_once_more;
+  s->ctx = a;
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 10), 2); /* seq 3, then 103 fired by its callback */
+  assert_int_equal(hook_calls, 2);
+  assert_int_equal(wmiev_bus_pending(f->bus), 0);
+
+  /* Budget exhausted with events left (one fired during the dispatch): the
+   * dispatch calls the hook, since nothing else would. */
+  assert_status(fire_seq(f, a, 4), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(hook_calls, 3);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 1), 1); /* seq 4; its callback fires 104 */
+  assert_int_equal(wmiev_bus_pending(f->bus), 1);
+  assert_int_equal(hook_calls, 4);
+  s->hook = NULL;
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 1);
+  const uint32_t want[] = {0, 1, 2, 3, 103, 4, 104};
+  seqs(s, want, 7);
+
+  /* A new hook while events wait is called at once. */
+  assert_status(fire_seq(f, a, 5), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(hook_calls, 5);
+  wmiev_bus_set_wakeup(f->bus, NULL, NULL);
+  wmiev_bus_set_wakeup(f->bus, counting_hook, NULL);
+  assert_int_equal(hook_calls, 6);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 1);
+  wmiev_bus_set_wakeup(f->bus, NULL, NULL);
+}
+
+/* wmiev_bus_dispatch_spin() delivers what a producer thread fires while it
+ * polls, and the producer calls no wakeup meanwhile. */
+typedef struct spin_producer {
+  fixture *f;
+  tprov *a;
+  uint32_t count;
+} spin_producer;
+
+static void *spin_producer_main(void *arg) {
+  spin_producer *p = arg;
+  for (uint32_t i = 0; i < p->count; i++) {
+    wmiev_status st;
+    while ((st = fire_seq(p->f, p->a, i)) == WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
+      sched_yield();
+    }
+    if (st != WMIEV_STATUS_SUCCESS) {
+      abort();
+    }
+  }
+  return NULL;
+}
+
+static void test_dispatch_spin_takes_a_stream(void **state) {
+  fixture *f = *state;
+  f->opts.queue_capacity = 64;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  hook_calls = 0;
+  wmiev_bus_set_wakeup(f->bus, counting_hook, NULL);
+  spin_producer p = {f, a, 5000};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, spin_producer_main, &p), 0);
+  size_t taken = 0;
+  while (taken < p.count) {
+    /* 50 ms of polling: covers any gap the producer leaves, even under a
+     * sanitizer; the budget makes each call return now and then. */
+    taken += wmiev_bus_dispatch_spin(f->bus, 1000, 50u * 1000u * 1000u);
+  }
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(taken, p.count);
+  assert_int_equal(s->n, p.count);
+  for (uint32_t i = 0; i < p.count; i++) {
+    assert_int_equal(seq_of(&s->ev[i]), i);
+  }
+  /* Wakeups: at most one per return of dispatch_spin (5 budgets of 1000)
+   * plus the first event: not one per event. */
+  assert_true(hook_calls <= 7);
+  assert_int_equal(wmiev_bus_dispatch_spin(f->bus, 0, 1000), 0); /* 0: plain dispatch */
+  wmiev_bus_set_wakeup(f->bus, NULL, NULL);
+}
+
 static void test_pumped_queue_bytes(void **state) {
   fixture *f = *state;
   f->opts.queue_bytes = 2 * (32 + 1024); /* two events of the maximum size */
@@ -1625,10 +1742,10 @@ static void test_unsubscribe_waits_pumped(void **state) { unsubscribe_waits(*sta
  * returns 0 at once instead, and both threads finish. */
 typedef struct control_vs_dispatch {
   fixture *f;
-  atomic_bool in_callback;  /* D is inside its subscriber's callback */
-  atomic_bool in_handler;   /* this thread is inside the ENABLE handler */
-  atomic_bool subscribing;  /* D is about to subscribe (and block) */
-  atomic_bool armed;        /* the handler dispatches once, when set */
+  atomic_bool in_callback;       /* D is inside its subscriber's callback */
+  atomic_bool in_handler;        /* this thread is inside the ENABLE handler */
+  atomic_bool subscribing;       /* D is about to subscribe (and block) */
+  atomic_bool armed;             /* the handler dispatches once, when set */
   atomic_int handler_dispatched; /* what that dispatch returned (-1: not run) */
   wmiev_subscription *inner;     /* D's subscription from inside the callback */
   wmiev_status inner_status;
@@ -2247,6 +2364,8 @@ int main(void) {
       T(test_pumped_guids_grow_during_dispatch),
       T(test_clock_coarse_by_default),
       T(test_clock_precise),
+      T(test_wakeup_hook_protocol),
+      T(test_dispatch_spin_takes_a_stream),
       T(test_pumped_queue_full),
       T(test_pumped_queue_bytes),
       T(test_pumped_ring_wraparound),

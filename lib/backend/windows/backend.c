@@ -181,6 +181,13 @@ size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events) {
   return 0;
 }
 
+size_t wmiev_bus_dispatch_spin(wmiev_bus *bus, size_t max_events, uint32_t spin_ns) {
+  (void)bus;
+  (void)max_events;
+  (void)spin_ns;
+  return 0;
+}
+
 size_t wmiev_bus_pending(wmiev_bus *bus) {
   (void)bus;
   return 0;
