@@ -399,5 +399,5 @@ size_t wmiev_bus_pending(wmiev_bus *bus) {
   if (bus == NULL) {
     return 0;
   }
-  return wmiev__queue_count(&bus->queue);
+  return (size_t)wmiev__queue_count(&bus->queue);
 }
