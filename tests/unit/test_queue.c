@@ -44,6 +44,7 @@
 #include <time.h>
 
 #include "bus/queue.h"
+#include "test_util.h"
 
 /* ThreadSanitizer runs the threaded tests with half the records: the same
  * interleavings, in about the time of the other builds. */
@@ -68,7 +69,7 @@
 #define POISON 0x5Au
 
 static _Alignas(8) uint8_t ring_memory[RING_MAX];
-static wmiev__queue the_queue; /* ~450 bytes of padding: not on the stack */
+static wmiev__queue the_queue; /* padded to several cache lines: not on the stack */
 
 static wmiev__queue *fresh_queue(uint32_t bytes, uint32_t capacity) {
   assert_true(bytes <= RING_MAX && bytes % 8u == 0);
@@ -251,9 +252,12 @@ static void test_capacity_in_bytes(void **state) {
   assert_int_equal(wmiev__queue_count(q), 0);
   assert_int_equal(wmiev__queue_peak(q), 4);
 
-  /* Empty, tail at 64: the whole ring minus what would be wasted at the end
-   * (no record straddles it) is usable; one byte more than the ring never. */
+  /* Empty, tail at 64: a record larger than the ring never fits; one larger
+   * than the 192 bytes up to the end does not either, since it would waste
+   * them (hence "at least two of the largest records", queue.h); one of
+   * exactly 192 goes right at the tail. */
   assert_false(wmiev__queue_reserve(q, 256 - 24 + 1, WMIEV__QUEUED_WNODE, &t[5]));
+  assert_false(wmiev__queue_reserve(q, 200 - 24, WMIEV__QUEUED_WNODE, &t[5]));
   assert_true(reserve_stamped(q, 192 - 24, WMIEV__QUEUED_WNODE, 15, &t[5]));
   assert_ptr_equal(t[5].record, ring_at(64));
   wmiev__queue_commit(&t[5]);
@@ -614,8 +618,9 @@ static void test_wake_flag(void **state) {
   assert_true(wmiev__queue_try_idle(q));
   wmiev__queue_release(q);
 
-  /* A wrapped ring: the cursor parked before a filler is past everything
-   * only once it skipped the filler too. */
+  /* A wrapped ring: with the cursor parked at the filler, the record beyond
+   * it (at offset 0) is still reserved past the cursor; once the cursor
+   * skipped the filler and passed that record, idle. */
   wmiev__queue *w = fresh_queue(256, 16);
   assert_true(reserve_and_commit(w, 20, &t)); /* 32 bytes at 0 */
   assert_true(t.wake);
@@ -655,7 +660,7 @@ static void test_rearm(void **state) {
   take_stamped(q, 8, WMIEV__QUEUED_FIRE, 2);
   wmiev__queue_release(q);
   assert_true(reserve_stamped(q, 8, WMIEV__QUEUED_FIRE, 3, &held));
-  assert_true(wmiev__queue_try_idle(q) == false);
+  assert_false(wmiev__queue_try_idle(q));
   wmiev__queue_set_awake(q, false);
   assert_true(wmiev__queue_rearm(q)); /* reserved, not committed: waits too */
   wmiev__queue_commit(&held);
@@ -681,6 +686,9 @@ static void test_rearm(void **state) {
 #define WAKE_PER_PRODUCER (THREAD_SANITIZER ? 20000u : 40000u)
 #define WAKE_PHASES 20u
 #define RELEASE_EVERY 8u
+/* A consumer that finds nothing to take for this long gives up: a broken
+ * queue fails the test instead of hanging it. */
+#define STALL_MS 10000u
 /* Payload: producer, sequence, checksum of the body, then the body. */
 #define STRESS_HEAD 12u
 
@@ -824,6 +832,29 @@ static void *produce(void *arg) {
   return NULL;
 }
 
+typedef struct watchdog {
+  uint64_t since; /* when the consumer began to find nothing (ms); 0: it took a record since */
+  uint32_t polls;
+} watchdog;
+
+/* Called when nothing was ready: true once that lasted STALL_MS. */
+static bool stalled(watchdog *w) {
+  if (++w->polls % 256u != 0) {
+    return false;
+  }
+  uint64_t now = now_ms();
+  if (w->since == 0) {
+    w->since = now;
+    return false;
+  }
+  return now - w->since > STALL_MS;
+}
+
+static void progressed(watchdog *w) {
+  w->since = 0;
+  w->polls = 0;
+}
+
 static void consumer_error(stress *s, const char *what, uint32_t producer_id, uint32_t seq) {
   if (s->errors++ == 0) {
     snprintf(s->first_error, sizeof s->first_error, "%s (producer %u, sequence %u)", what,
@@ -871,6 +902,7 @@ static void *consume_polling(void *arg) {
   uint32_t expected[PRODUCERS] = {0};
   uint64_t goal = (uint64_t)PRODUCERS * s->per_producer;
   uint32_t unreleased = 0;
+  watchdog w = {0, 0};
   while (atomic_load(&s->consumed) < goal && s->errors < 100) {
     uint32_t size_kind = 0;
     const wmiev__queued *r = wmiev__queue_next(s->q, &size_kind);
@@ -879,9 +911,14 @@ static void *consume_polling(void *arg) {
         wmiev__queue_release(s->q);
         unreleased = 0;
       }
+      if (stalled(&w)) {
+        consumer_error(s, "nothing to take for 10 s", UINT32_MAX, UINT32_MAX);
+        break;
+      }
       sched_yield();
       continue;
     }
+    progressed(&w);
     consume_one(s, r, size_kind, expected);
     atomic_fetch_add(&s->consumed, 1);
     if (++unreleased == RELEASE_EVERY) {
@@ -902,6 +939,7 @@ static void *consume_with_wakeups(void *arg) {
   stress *s = arg;
   uint32_t expected[PRODUCERS] = {0};
   uint64_t goal = (uint64_t)PRODUCERS * s->per_producer;
+  watchdog w = {0, 0};
   bool rung = wait_doorbell(s);
   while (rung) {
     wmiev__queue_set_awake(s->q, true);
@@ -909,6 +947,7 @@ static void *consume_with_wakeups(void *arg) {
     const wmiev__queued *r;
     uint32_t unreleased = 0;
     while ((r = wmiev__queue_next(s->q, &size_kind)) != NULL) {
+      progressed(&w);
       consume_one(s, r, size_kind, expected);
       atomic_fetch_add(&s->consumed, 1);
       if (++unreleased == RELEASE_EVERY) {
@@ -925,8 +964,12 @@ static void *consume_with_wakeups(void *arg) {
       rung = wait_doorbell(s);
       continue;
     }
-    while (!wmiev__queue_ready(s->q)) {
+    while (!wmiev__queue_ready(s->q) && !stalled(&w)) {
       sched_yield();
+    }
+    if (!wmiev__queue_ready(s->q)) {
+      consumer_error(s, "a reserved record not committed for 10 s", UINT32_MAX, UINT32_MAX);
+      break;
     }
   }
   s->timed_out = !rung;
