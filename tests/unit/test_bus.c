@@ -1234,6 +1234,48 @@ static void clock_case(fixture *f, bool precise) {
 static void test_clock_coarse_by_default(void **state) { clock_case(*state, false); }
 static void test_clock_precise(void **state) { clock_case(*state, true); }
 
+/* Order across threads (threading.md): an event fired after another fire
+ * call returned, on any thread, is delivered after it. Each thread fires
+ * half of a sequence and hands over to the other through a join. */
+typedef struct relay {
+  fixture *f;
+  tprov *a;
+  uint32_t first;
+} relay;
+
+static void *relay_main(void *arg) {
+  relay *r = arg;
+  for (uint32_t i = 0; i < 10; i++) {
+    if (fire_seq(r->f, r->a, r->first + i) != WMIEV_STATUS_SUCCESS) {
+      abort();
+    }
+  }
+  return NULL;
+}
+
+static void test_pumped_order_follows_happens_before(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  uint32_t want[40];
+  for (uint32_t round = 0; round < 4; round++) {
+    relay r = {f, a, round * 10};
+    if (round % 2 == 0) {
+      pthread_t t;
+      assert_int_equal(pthread_create(&t, NULL, relay_main, &r), 0);
+      assert_int_equal(pthread_join(t, NULL), 0);
+    } else {
+      (void)relay_main(&r);
+    }
+    for (uint32_t i = 0; i < 10; i++) {
+      want[round * 10 + i] = round * 10 + i;
+    }
+  }
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 40);
+  seqs(s, want, 40);
+}
+
 static void test_pumped_queue_full(void **state) {
   fixture *f = *state;
   f->opts.queue_capacity = 4;
@@ -2366,6 +2408,7 @@ int main(void) {
       T(test_clock_precise),
       T(test_wakeup_hook_protocol),
       T(test_dispatch_spin_takes_a_stream),
+      T(test_pumped_order_follows_happens_before),
       T(test_pumped_queue_full),
       T(test_pumped_queue_bytes),
       T(test_pumped_ring_wraparound),
