@@ -774,12 +774,22 @@ static BENCH_NOINLINE void callgrind_write_event(fixture *f, const uint8_t *data
   }
 }
 
+static BENCH_NOINLINE void callgrind_source_fire(fixture *f, const uint8_t *data, uint32_t size,
+                                                 uint64_t n) {
+  for (uint64_t i = 0; i < n; i++) {
+    BENCH_BARRIER();
+    fire_source(f, data, size);
+  }
+}
+
 int case_callgrind(uint64_t n, uint32_t payload, const char *path) {
-  bool fire = strcmp(path, "all") == 0 || strcmp(path, "fire") == 0;
-  bool write = strcmp(path, "all") == 0 || strcmp(path, "write") == 0;
-  bool direct = strcmp(path, "all") == 0 || strcmp(path, "direct") == 0;
-  if (!fire && !write && !direct) {
-    fprintf(stderr, "wmiev-bench: --path must be fire, write, direct or all\n");
+  bool all = strcmp(path, "all") == 0;
+  bool fire = all || strcmp(path, "fire") == 0;
+  bool source = all || strcmp(path, "source") == 0;
+  bool write = all || strcmp(path, "write") == 0;
+  bool direct = all || strcmp(path, "direct") == 0;
+  if (!fire && !source && !write && !direct) {
+    fprintf(stderr, "wmiev-bench: --path must be fire, source, write, direct or all\n");
     return 2;
   }
   fixture_options o = {.delivery = WMIEV_DELIVERY_SYNC, .payload = payload};
@@ -795,6 +805,9 @@ int case_callgrind(uint64_t n, uint32_t payload, const char *path) {
   if (fire) {
     callgrind_fire_event(f, data, payload, n);
   }
+  if (source) {
+    callgrind_source_fire(f, data, payload, n);
+  }
   if (write) {
     callgrind_write_event(f, data, payload, n);
   }
@@ -804,7 +817,7 @@ int case_callgrind(uint64_t n, uint32_t payload, const char *path) {
   free(data);
   fixture_destroy(f);
   printf("callgrind: %llu events (path %s) through callgrind_fire_event (wmiev_bus_fire_event), "
-         "callgrind_write_event (alloc_event + wmiev_bus_write_event) and/or "
+         "callgrind_source_fire (wmiev_source_fire), callgrind_write_event (alloc_event + wmiev_bus_write_event) and/or "
          "base_direct_callgrind (baseline a), %u-byte payload\n",
          (unsigned long long)n, path, (unsigned)payload);
   return 0;

@@ -2,7 +2,7 @@
  * wmiev-bench: measures wmiev and its baselines side by side, in one run
  * (docs/performance.md). Usage:
  *   wmiev-bench [--quick] [--reps N] [--only SUBSTRING]
- *   wmiev-bench --callgrind N [--path fire|write|direct|all] [--payload BYTES]
+ *   wmiev-bench --callgrind N [--path fire|source|write|direct|all] [--payload BYTES]
  *                                    (N synchronous fires, for valgrind; nothing timed)
  * Repetitions are interleaved (every case once, then every case again, ...)
  * so that a burst of load from elsewhere on the machine spreads over all
@@ -60,7 +60,7 @@ static const uint32_t payloads[] = {64, 1024};
 
 static void usage(FILE *out) {
   fprintf(out, "usage: wmiev-bench [--quick] [--reps N] [--only SUBSTRING]\n"
-               "       wmiev-bench --callgrind N [--path fire|write|direct|all] [--payload BYTES]\n"
+               "       wmiev-bench --callgrind N [--path fire|source|write|direct|all] [--payload BYTES]\n"
                "  --quick        short run (CI smoke): 3 repetitions, 1/20 of the events\n"
                "  --reps N       repetitions of every timed figure (default 5; median reported)\n"
                "  --only S       only the cases whose name contains S (or one of S,T,...)\n"

@@ -70,9 +70,10 @@ if ((callgrind)); then
   }
   out="$build/callgrind"
   mkdir -p "$out"
-  for path in fire write direct; do
+  for path in fire source write direct; do
     case "$path" in
       fire) fn=callgrind_fire_event ;;
+      source) fn=callgrind_source_fire ;;
       write) fn=callgrind_write_event ;;
       direct) fn=base_direct_callgrind ;;
     esac
