@@ -107,7 +107,9 @@ typedef struct wmiev_bus_options {
   const wmiev_allocator *allocator; /**< NULL: malloc; also used by the registry */
   uint32_t max_event_size;  /**< largest WNODE accepted, bytes; 0 means 1024 (the documented default) */
   uint32_t queue_capacity;  /**< most events queued at once; 0 means 4096 */
-  uint32_t queue_bytes;     /**< queue memory; 0 means queue_capacity * (96 + 64), at least two max events */
+  uint32_t queue_bytes;     /**< queue memory; 0 means queue_capacity * (96 + 64); at least two
+                                 max events, rounded up to 8; at most 4 GiB - 8 (the default for
+                                 a queue_capacity above 26 843 545 is larger: then set it) */
   bool strict;              /**< warnings about mismatches become rejections */
   wmiev_clock clock;        /**< NULL now: the tick clock (D20), or the system clock read
                                  precisely with precise_clock */
@@ -131,6 +133,11 @@ typedef struct wmiev_bus_options {
 
 /**
  * @brief Creates a bus (and its registry).
+ * @return STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @p out, an unknown
+ *         delivery mode, an allocator without both functions,
+ *         max_event_size below a WNODE_SINGLE_INSTANCE or above 64 MiB, a
+ *         queue over 4 GiB - 8 bytes, or over half the address space);
+ *         STATUS_INSUFFICIENT_RESOURCES.
  *
  * Windows: a small object (options, counters, open consumer objects),
  * nonpaged pool; WMIEV_DELIVERY_LIBUV is refused with STATUS_NOT_SUPPORTED.

@@ -188,14 +188,12 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     bytes = min_bytes;
   }
   bytes = (bytes + 7u) & ~(uint64_t)7u;
-  if (bytes > UINT32_MAX - 7u) {
-    bytes = (UINT32_MAX - 7u) & ~(uint64_t)7u; /* ring offsets are 32-bit (queue.h) */
-  }
-  if (bytes > SIZE_MAX / 2) {
+  /* Ring offsets are 32-bit (queue.h). */
+  if (bytes > WMIEV__QUEUE_MAX_BYTES || bytes > SIZE_MAX / 2) {
     return WMIEV_STATUS_INVALID_PARAMETER;
   }
   /* Sync buses queue nothing: no ring (and a queue that refuses everything). */
-  size_t queue_block = opts.delivery == WMIEV_DELIVERY_SYNC ? 0 : (size_t)bytes;
+  size_t ring_bytes = opts.delivery == WMIEV_DELIVERY_SYNC ? 0 : (size_t)bytes;
 
   wmiev_bus *bus = allocator->alloc(sizeof *bus, allocator->ctx);
   if (bus == NULL) {
@@ -207,14 +205,12 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   bus->options = opts;
   wmiev__map_init(&bus->guids, &bus->allocator);
 
-  uint8_t *block = queue_block != 0 ? wmiev__bus_alloc(bus, queue_block) : NULL;
-  if (queue_block != 0 && block == NULL) {
+  uint8_t *ring = ring_bytes != 0 ? wmiev__bus_alloc(bus, ring_bytes) : NULL;
+  if (ring_bytes != 0 && ring == NULL) {
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
-  bus->queue_block = block;
-  bus->queue_block_size = queue_block;
-  wmiev__queue_init(&bus->queue, block, (uint32_t)queue_block, opts.queue_capacity);
+  wmiev__queue_init(&bus->queue, ring, (uint32_t)ring_bytes, opts.queue_capacity);
 
   wmiev_registry_options ropts;
   memset(&ropts, 0, sizeof ropts);
@@ -228,7 +224,7 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   ropts.resolve_pdo_ctx = opts.resolve_pdo_ctx;
   wmiev_status status = wmiev_registry_create(&ropts, &bus->registry);
   if (!WMIEV_SUCCESS(status)) {
-    wmiev__bus_free(bus, block, queue_block);
+    wmiev__bus_free(bus, ring, ring_bytes);
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return status;
   }
@@ -253,7 +249,7 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
     }
     wmiev_registry_destroy(bus->registry);
     wmiev__map_free(&bus->guids);
-    wmiev__bus_free(bus, block, queue_block);
+    wmiev__bus_free(bus, ring, ring_bytes);
     allocator->free(bus, sizeof *bus, allocator->ctx);
     return WMIEV_STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -271,7 +267,7 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
   }
   wmiev__bus_release_all(bus);
   /* What is still queued will never be delivered: count it. */
-  if (bus->queue_block != NULL) {
+  if (bus->queue.ring != NULL) {
     const wmiev__queued *record;
     uint32_t size_kind;
     wmiev__mutex_lock(&bus->lock);
@@ -293,7 +289,7 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
     wmiev__bus_free(bus, table, slot_table_bytes(table->capacity));
   }
   wmiev__map_free(&bus->guids);
-  wmiev__bus_free(bus, bus->queue_block, bus->queue_block_size);
+  wmiev__bus_free(bus, bus->queue.ring, bus->queue.bytes);
   wmiev__cond_destroy(&bus->released);
   wmiev__mutex_destroy(&bus->wakeup_setter);
   wmiev__mutex_destroy(&bus->lock);
@@ -331,14 +327,23 @@ void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx) 
    * that found the consumer idle but read no hook yet counts as waiting
    * here); else the next event calls it. */
   bool call_now = wmiev__queue_rearm(&bus->queue) && wakeup != NULL;
-  if (call_now) {
-    atomic_fetch_add(&bus->wakeups_running, 1); /* before the next setter can look */
-  }
   wmiev__mutex_unlock(&bus->wakeup_setter);
   if (call_now) {
-    wakeup(ctx);
-    atomic_fetch_sub(&bus->wakeups_running, 1);
+    /* Whatever hook is set by now: a setter that replaced this one in the
+     * meantime has made the same check for its own. */
+    wmiev__bus_call_wakeup(bus);
   }
+}
+
+void wmiev__bus_call_wakeup(wmiev_bus *bus) {
+  /* Counted in before the hook is read, so that wmiev_bus_set_wakeup()
+   * waits for this call if it replaces the hook now. */
+  atomic_fetch_add(&bus->wakeups_running, 1);
+  wmiev__wakeup_fn wakeup = atomic_load(&bus->wakeup);
+  if (wakeup != NULL) {
+    wakeup(atomic_load_explicit(&bus->wakeup_ctx, memory_order_relaxed));
+  }
+  atomic_fetch_sub(&bus->wakeups_running, 1);
 }
 
 /* ---- Statistics ------------------------------------------------------------------------- */

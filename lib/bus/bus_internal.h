@@ -163,9 +163,7 @@ typedef void (*wmiev__wakeup_fn)(void *ctx);
 struct wmiev_bus {
   /* Lock-free (queue.h); first, so that the user's allocator's alignment
    * is all its padding has to work with. */
-  wmiev__queue queue;
-  uint8_t *queue_block; /* the queue's commit words and ring, one allocation (NULL: sync) */
-  size_t queue_block_size;
+  wmiev__queue queue; /* its ring is allocated with the bus (NULL: sync) */
   wmiev_allocator allocator;
   wmiev_bus_options options;
   wmiev_registry *registry;
@@ -208,6 +206,9 @@ static inline int64_t wmiev__bus_now(wmiev_bus *bus) {
   }
   return wmiev__tick_clock_now();
 }
+/* Calls the wakeup hook, if one is set (any thread, no lock held; counted
+ * in wakeups_running, which wmiev_bus_set_wakeup() waits for). */
+void wmiev__bus_call_wakeup(wmiev_bus *bus);
 void *wmiev__bus_alloc(wmiev_bus *bus, size_t size);
 void wmiev__bus_free(wmiev_bus *bus, void *ptr, size_t size);
 /* Bytes asked of wmiev_bus_alloc_event() for a WNODE (at least a header is
@@ -324,9 +325,6 @@ bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32
                     uint32_t instance_index, int64_t timestamp, const void *payload,
                     size_t payload_size);
 wmiev_status wmiev__dropped_status(wmiev_diag *diag);
-/* Calls the wakeup hook, if one is set (any thread, no lock held; counted
- * in wakeups_running, which wmiev_bus_set_wakeup() waits for). */
-void wmiev__bus_call_wakeup(wmiev_bus *bus);
 /* Steps 5-6 of the fire path for a WmiFireEvent-style event that passed
  * every check (fire.c, or a source's cache): stamps it, then delivers it
  * (sync) or queues it. */

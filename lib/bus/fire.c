@@ -211,17 +211,6 @@ static void count_dropped(wmiev_bus *bus, bus_guid *g) {
   wmiev__mutex_unlock(&bus->lock);
 }
 
-void wmiev__bus_call_wakeup(wmiev_bus *bus) {
-  /* Counted in before the hook is read: wmiev_bus_set_wakeup() waits for
-   * calls of an old hook (bus.c). */
-  atomic_fetch_add(&bus->wakeups_running, 1);
-  wmiev__wakeup_fn wakeup = atomic_load(&bus->wakeup);
-  if (wakeup != NULL) {
-    wakeup(atomic_load_explicit(&bus->wakeup_ctx, memory_order_relaxed));
-  }
-  atomic_fetch_sub(&bus->wakeups_running, 1);
-}
-
 bool wmiev__enqueue(wmiev_bus *bus, bus_guid *g, wmiev__queued_kind kind, uint32_t provider_id,
                     uint32_t instance_index, int64_t timestamp, const void *payload,
                     size_t payload_size) {

@@ -62,6 +62,9 @@ _Static_assert(sizeof(wmiev__queued) == 24, "queue record header must stay 24 by
 #define WMIEV__QUEUED_BUSY (1u << 29)
 #define WMIEV__QUEUED_SIZE_MASK (WMIEV__QUEUED_BUSY - 1u)
 
+/* Largest ring: offsets are 32-bit. */
+#define WMIEV__QUEUE_MAX_BYTES (UINT32_MAX - 7u)
+
 /* Room between the producers' and the consumer's words (not `_Alignas`:
  * the bus is allocated by the user's allocator, which may align to 8). */
 #define WMIEV__QUEUE_PAD 64

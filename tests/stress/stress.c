@@ -144,18 +144,6 @@ static const uint16_t base_name[6] = {'S', 't', 'r', 'e', 's', 's'};
 
 /* ---- Small helpers --------------------------------------------------------------------------- */
 
-static uint64_t rng_next(uint64_t *s) {
-  /* xorshift64* */
-  uint64_t x = *s;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  *s = x;
-  return x * 0x2545F4914F6CDD1Dull;
-}
-
-static uint32_t rng_below(uint64_t *s, uint32_t n) { return (uint32_t)(rng_next(s) >> 33) % n; }
-
 static void sleep_us(long us) {
   struct timespec ts = {us / 1000000L, (us % 1000000L) * 1000L};
   while (nanosleep(&ts, &ts) != 0) {
@@ -279,11 +267,11 @@ static const char *check_payload(const void *data, uint32_t size, payload_hdr *h
 }
 
 static uint32_t event_size(uint64_t *rng) {
-  uint32_t r = rng_below(rng, 64);
+  uint32_t r = test_rng_below(rng, 64);
   if (r == 0) {
-    return 600u + rng_below(rng, MAX_DATA - 600u + 1u); /* up to the bus's limit */
+    return 600u + test_rng_below(rng, MAX_DATA - 600u + 1u); /* up to the bus's limit */
   }
-  return HDR_SIZE + rng_below(rng, 260);
+  return HDR_SIZE + test_rng_below(rng, 260);
 }
 
 /* Sizes of query answers: REF instances are large (some need a grown buffer). */
@@ -832,12 +820,12 @@ static void produce_one(firer *f) {
   uint8_t data[MAX_DATA + 1200];
   wmiev_diag d;
   memset(&d, 0, sizeof d);
-  uint32_t r = rng_below(&f->rng, 1000);
+  uint32_t r = test_rng_below(&f->rng, 1000);
   static const int stable_event_guids[3] = {G_EV0, G_EV1, G_CHURN};
   if (r < 300) {
     /* WmiFireEvent, portable form. */
-    int g = stable_event_guids[rng_below(&f->rng, 3)];
-    uint32_t index = rng_below(&f->rng, INSTANCES);
+    int g = stable_event_guids[test_rng_below(&f->rng, 3)];
+    uint32_t index = test_rng_below(&f->rng, INSTANCES);
     uint64_t seq = f->seq[g]++;
     uint32_t size = event_size(&f->rng);
     make_payload(data, f->k, mine->id, (uint32_t)g, index, seq, size);
@@ -845,8 +833,8 @@ static void produce_one(firer *f) {
     account(f, g, seq, s, &d, EXPECT_OK | EXPECT_DROP, false);
   } else if (r < 550) {
     /* IoWMIWriteEvent with a driver-built WNODE. */
-    int g = stable_event_guids[rng_below(&f->rng, 3)];
-    uint32_t index = rng_below(&f->rng, INSTANCES);
+    int g = stable_event_guids[test_rng_below(&f->rng, 3)];
+    uint32_t index = test_rng_below(&f->rng, INSTANCES);
     uint64_t seq = f->seq[g]++;
     uint32_t size = event_size(&f->rng);
     make_payload(data, f->k, mine->id, (uint32_t)g, index, seq, size);
@@ -863,10 +851,10 @@ static void produce_one(firer *f) {
   } else if (r < 920) {
     /* Through a volatile provider, by id: registered, blocked, deregistered or gone. */
     static const int vol_event_guids[3] = {G_EV0, G_CHURN, G_VOL};
-    vol_slot *v = &st->vol[rng_below(&f->rng, NVOL)];
+    vol_slot *v = &st->vol[test_rng_below(&f->rng, NVOL)];
     uint32_t id = atomic_load(&v->fire_id);
-    int g = vol_event_guids[rng_below(&f->rng, 3)];
-    uint32_t index = rng_below(&f->rng, INSTANCES);
+    int g = vol_event_guids[test_rng_below(&f->rng, 3)];
+    uint32_t index = test_rng_below(&f->rng, INSTANCES);
     uint64_t seq = f->seq[g]++;
     uint32_t size = event_size(&f->rng);
     make_payload(data, f->k, id, (uint32_t)g, index, seq, size);
@@ -875,7 +863,7 @@ static void produce_one(firer *f) {
             false);
   } else if (r < 940) {
     /* TRACED_GUID: for an ETW logger; counted, never delivered, never freed. */
-    int g = (int)rng_below(&f->rng, NGUIDS);
+    int g = (int)test_rng_below(&f->rng, NGUIDS);
     WNODE_HEADER h;
     memset(&h, 0, sizeof h);
     h.BufferSize = (uint32_t)sizeof h;
@@ -886,8 +874,8 @@ static void produce_one(firer *f) {
     account(f, g, 0, s, &d, EXPECT_OK, true);
   } else if (r < 955) {
     /* Static index past the registered count. */
-    int g = stable_event_guids[rng_below(&f->rng, 3)];
-    uint32_t index = INSTANCES + rng_below(&f->rng, 4);
+    int g = stable_event_guids[test_rng_below(&f->rng, 3)];
+    uint32_t index = INSTANCES + test_rng_below(&f->rng, 4);
     uint64_t seq = f->seq[g]++;
     make_payload(data, f->k, mine->id, (uint32_t)g, index, seq, HDR_SIZE);
     wmiev_status s =
@@ -902,17 +890,17 @@ static void produce_one(firer *f) {
     account(f, G_VOL, seq, s, &d, EXPECT_GUID, false);
   } else if (r < 985) {
     /* Malformed: BufferSize claims more than was allocated. */
-    int g = stable_event_guids[rng_below(&f->rng, 3)];
+    int g = stable_event_guids[test_rng_below(&f->rng, 3)];
     uint64_t seq = f->seq[g]++;
     make_payload(data, f->k, mine->id, (uint32_t)g, 0, seq, HDR_SIZE);
     wmiev_status s =
-        write_single(st, mine->id, g, 0, data, HDR_SIZE, 8u + rng_below(&f->rng, 64), &d);
+        write_single(st, mine->id, g, 0, data, HDR_SIZE, 8u + test_rng_below(&f->rng, 64), &d);
     account(f, g, seq, s, &d, EXPECT_MALFORMED, false);
   } else {
     /* Over the bus's maximum event size. */
-    int g = stable_event_guids[rng_below(&f->rng, 3)];
+    int g = stable_event_guids[test_rng_below(&f->rng, 3)];
     uint64_t seq = f->seq[g]++;
-    uint32_t size = MAX_DATA + 1u + rng_below(&f->rng, 1000);
+    uint32_t size = MAX_DATA + 1u + test_rng_below(&f->rng, 1000);
     make_payload(data, f->k, mine->id, (uint32_t)g, 0, seq, size);
     wmiev_status s = wmiev_bus_fire_event(st->bus, mine->device, &guids[g], 0, data, size, &d);
     account(f, g, seq, s, &d, EXPECT_TOO_LARGE, false);
@@ -949,7 +937,7 @@ static void registry_fire(stress *st, vol_slot *v, uint32_t index, unsigned expe
   firer *f = &st->firers[st->nprod];
   uint8_t data[HDR_SIZE + 64];
   uint64_t seq = f->seq[G_VOL]++;
-  uint32_t size = HDR_SIZE + rng_below(&f->rng, 64);
+  uint32_t size = HDR_SIZE + test_rng_below(&f->rng, 64);
   make_payload(data, f->k, v->p->id, G_VOL, index, seq, size);
   wmiev_diag d;
   memset(&d, 0, sizeof d);
@@ -979,9 +967,9 @@ static void *registry_main(void *arg) {
   firer *f = arg;
   stress *st = f->st;
   while (!atomic_load(&st->stop)) {
-    uint32_t j = rng_below(&f->rng, NVOL);
+    uint32_t j = test_rng_below(&f->rng, NVOL);
     vol_slot *v = &st->vol[j];
-    uint32_t r = rng_below(&f->rng, 100);
+    uint32_t r = test_rng_below(&f->rng, 100);
     int op;
     if (v->state == VS_ABSENT) {
       op = OP_CREATE;
@@ -993,7 +981,7 @@ static void *registry_main(void *arg) {
     st->reg_ops[op]++;
     switch (op) {
     case OP_CREATE:
-      vol_create(st, j, 1u + rng_below(&f->rng, INSTANCES));
+      vol_create(st, j, 1u + test_rng_below(&f->rng, INSTANCES));
       registry_fire(st, v, v->count - 1u, EXPECT_OK | EXPECT_DROP);
       break;
     case OP_BLOCK_UPDATE: {
@@ -1001,7 +989,7 @@ static void *registry_main(void *arg) {
       if (!WMIEV_SUCCESS(reg_action(st, v->p, WMIREG_ACTION_BLOCK_IRPS))) {
         break;
       }
-      uint32_t count = 1u + rng_below(&f->rng, INSTANCES);
+      uint32_t count = 1u + test_rng_below(&f->rng, INSTANCES);
       wmiev_provider_set_guid_list(v->p->provider, vol_lists[count - 1u], 3);
       (void)reg_action(st, v->p, WMIREG_ACTION_UPDATE_GUIDS);
       v->count = count;
@@ -1016,7 +1004,7 @@ static void *registry_main(void *arg) {
     }
     case OP_UPDATE_SAME:
       (void)reg_action(st, v->p, WMIREG_ACTION_UPDATE_GUIDS);
-      registry_fire(st, v, rng_below(&f->rng, v->count), EXPECT_OK | EXPECT_DROP);
+      registry_fire(st, v, test_rng_below(&f->rng, v->count), EXPECT_OK | EXPECT_DROP);
       break;
     case OP_DEREGISTER:
       (void)reg_action(st, v->p, WMIREG_ACTION_DEREGISTER);
@@ -1034,7 +1022,7 @@ static void *registry_main(void *arg) {
       vol_destroy(st, j);
       break;
     }
-    sleep_us(500 + (long)rng_below(&f->rng, 1500));
+    sleep_us(500 + (long)test_rng_below(&f->rng, 1500));
   }
   return NULL;
 }
@@ -1173,11 +1161,11 @@ static void *query_main(void *arg) {
   stress *st = arg;
   uint64_t rng = st->seed * 7919u + 17u;
   while (!atomic_load(&st->stop)) {
-    uint32_t r = rng_below(&rng, 100);
-    prov *p = st->stable[rng_below(&rng, st->nprod)];
+    uint32_t r = test_rng_below(&rng, 100);
+    prov *p = st->stable[test_rng_below(&rng, st->nprod)];
     if (r < 30) {
       static const int all_guids[4] = {G_EV0, G_EV1, G_CHURN, G_VOL};
-      int g = all_guids[rng_below(&rng, 4)];
+      int g = all_guids[test_rng_below(&rng, 4)];
       /* As a WMI consumer does: open the block (EXPENSIVE: collection on), query, close. */
       wmiev_block_handle *h = NULL;
       wmiev_status s = wmiev_bus_open_block(st->bus, &guids[g], &h);
@@ -1190,22 +1178,23 @@ static void *query_main(void *arg) {
       }
     } else if (r < 60) {
       static const int guids3[3] = {G_EV0, G_EV1, G_CHURN};
-      query_single(st, guids3[rng_below(&rng, 3)], p->id, rng_below(&rng, INSTANCES), true);
+      query_single(st, guids3[test_rng_below(&rng, 3)], p->id, test_rng_below(&rng, INSTANCES),
+                   true);
     } else if (r < 75) {
-      query_single(st, G_REF, p->id, rng_below(&rng, REF_INSTANCES), true);
+      query_single(st, G_REF, p->id, test_rng_below(&rng, REF_INSTANCES), true);
     } else if (r < 88) {
-      vol_slot *v = &st->vol[rng_below(&rng, NVOL)];
-      query_single(st, rng_below(&rng, 2) ? G_VOL : G_EV0, atomic_load(&v->fire_id),
-                   rng_below(&rng, INSTANCES), false);
+      vol_slot *v = &st->vol[test_rng_below(&rng, NVOL)];
+      query_single(st, test_rng_below(&rng, 2) ? G_VOL : G_EV0, atomic_load(&v->fire_id),
+                   test_rng_below(&rng, INSTANCES), false);
     } else {
       uint8_t in[24], out[24];
       for (uint32_t i = 0; i < sizeof in; i++) {
-        in[i] = (uint8_t)rng_next(&rng);
+        in[i] = (uint8_t)test_rng_next(&rng);
       }
       wmiev_instance_ref ref;
       memset(&ref, 0, sizeof ref);
       ref.provider_id = p->id;
-      ref.index = rng_below(&rng, INSTANCES);
+      ref.index = test_rng_below(&rng, INSTANCES);
       uint32_t out_size = sizeof out;
       wmiev_diag d;
       wmiev_status s =
@@ -1221,7 +1210,7 @@ static void *query_main(void *arg) {
         }
       }
     }
-    sleep_us(100 + (long)rng_below(&rng, 300));
+    sleep_us(100 + (long)test_rng_below(&rng, 300));
   }
   return NULL;
 }
@@ -1247,33 +1236,33 @@ static void *churn_main(void *arg) {
   static const int churn_guids[8] = {G_CHURN, G_CHURN, G_CHURN, G_EV0, G_EV1, G_REF, G_VOL, G_VOL};
   static const int open_guids[3] = {G_EV1, G_VOL, G_CHURN};
   while (!atomic_load(&st->stop)) {
-    uint32_t r = rng_below(&rng, 100);
+    uint32_t r = test_rng_below(&rng, 100);
     if (r < 45 && nt < MAX_TEMP_SUBS) {
-      subscriber *s = subscribe(st, churn_guids[rng_below(&rng, 8)], false);
+      subscriber *s = subscribe(st, churn_guids[test_rng_below(&rng, 8)], false);
       if (s != NULL) {
         temps[nt++] = s;
         st->subscribes++;
       }
     } else if (r < 85 && nt > 0) {
-      uint32_t i = rng_below(&rng, nt);
+      uint32_t i = test_rng_below(&rng, nt);
       temp_unsubscribe(st, temps[i]);
       temps[i] = temps[--nt];
     } else if (r < 93 && nh < MAX_HANDLES) {
       wmiev_status s =
-          wmiev_bus_open_block(st->bus, &guids[open_guids[rng_below(&rng, 3)]], &handles[nh]);
+          wmiev_bus_open_block(st->bus, &guids[open_guids[test_rng_below(&rng, 3)]], &handles[nh]);
       CHECK(st, s == WMIEV_STATUS_SUCCESS, "open_block: %s", wmiev_status_name(s));
       if (WMIEV_SUCCESS(s)) {
         nh++;
         st->opens++;
       }
     } else if (nh > 0) {
-      uint32_t i = rng_below(&rng, nh);
+      uint32_t i = test_rng_below(&rng, nh);
       wmiev_status s = wmiev_bus_close_block(handles[i]);
       CHECK(st, s == WMIEV_STATUS_SUCCESS, "close_block: %s", wmiev_status_name(s));
       handles[i] = handles[--nh];
       st->closes++;
     }
-    sleep_us(100 + (long)rng_below(&rng, 200));
+    sleep_us(100 + (long)test_rng_below(&rng, 200));
   }
   while (nt > 0) {
     temp_unsubscribe(st, temps[--nt]);

@@ -34,3 +34,16 @@ wmiev_status xor_method(wmiev_device *device, wmiev_irp *irp, uint32_t guid_inde
   }
   return wmiev_wmilib_complete_request(device, irp, WMIEV_STATUS_SUCCESS, in_size);
 }
+
+uint64_t test_rng_next(uint64_t *state) {
+  uint64_t x = *state;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *state = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+uint32_t test_rng_below(uint64_t *state, uint32_t n) {
+  return (uint32_t)(test_rng_next(state) >> 33) % n;
+}

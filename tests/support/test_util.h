@@ -15,6 +15,12 @@ uint64_t now_ms(void);
 /* Sleeps at least `ms` milliseconds (resumed when a signal interrupts it). */
 void sleep_ms(long ms);
 
+/* A deterministic pseudo-random sequence (xorshift64*) for tests that pick
+ * sizes and actions: the next value from *state (which must not start at
+ * 0), and one below `n` (> 0). */
+uint64_t test_rng_next(uint64_t *state);
+uint32_t test_rng_below(uint64_t *state, uint32_t n);
+
 /* The key of xor_method(): output byte i = input byte i ^ XOR_METHOD_KEY. */
 #define XOR_METHOD_KEY 0x5Au
 /* A wmilib execute_method callback: method 1, on any instance, answers its

@@ -1234,25 +1234,31 @@ static void clock_case(fixture *f, bool precise) {
 static void test_clock_coarse_by_default(void **state) { clock_case(*state, false); }
 static void test_clock_precise(void **state) { clock_case(*state, true); }
 
-/* Order across threads (threading.md): an event fired after another fire
- * call returned, on any thread, is delivered after it. Each thread fires
- * half of a sequence and hands over to the other through a join. */
-typedef struct relay {
+/* Fires sequence numbers first .. first + count - 1 of provider `a`, trying
+ * again (after a yield) when the queue is full; a thread body. */
+typedef struct seq_firer {
   fixture *f;
   tprov *a;
-  uint32_t first;
-} relay;
+  uint32_t first, count;
+} seq_firer;
 
-static void *relay_main(void *arg) {
-  relay *r = arg;
-  for (uint32_t i = 0; i < 10; i++) {
-    if (fire_seq(r->f, r->a, r->first + i) != WMIEV_STATUS_SUCCESS) {
+static void *seq_firer_main(void *arg) {
+  seq_firer *p = arg;
+  for (uint32_t i = 0; i < p->count; i++) {
+    wmiev_status st;
+    while ((st = fire_seq(p->f, p->a, p->first + i)) == WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
+      sched_yield();
+    }
+    if (st != WMIEV_STATUS_SUCCESS) {
       abort();
     }
   }
   return NULL;
 }
 
+/* Order across threads (threading.md): an event fired after another fire
+ * call returned, on any thread, is delivered after it. Each thread fires
+ * half of a sequence and hands over to the other through a join. */
 static void test_pumped_order_follows_happens_before(void **state) {
   fixture *f = *state;
   bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
@@ -1260,13 +1266,13 @@ static void test_pumped_order_follows_happens_before(void **state) {
   sink *s = subscribe(f, NULL, &guid_ev);
   uint32_t want[40];
   for (uint32_t round = 0; round < 4; round++) {
-    relay r = {f, a, round * 10};
+    seq_firer r = {f, a, round * 10, 10};
     if (round % 2 == 0) {
       pthread_t t;
-      assert_int_equal(pthread_create(&t, NULL, relay_main, &r), 0);
+      assert_int_equal(pthread_create(&t, NULL, seq_firer_main, &r), 0);
       assert_int_equal(pthread_join(t, NULL), 0);
     } else {
-      (void)relay_main(&r);
+      (void)seq_firer_main(&r);
     }
     for (uint32_t i = 0; i < 10; i++) {
       want[round * 10 + i] = round * 10 + i;
@@ -1389,26 +1395,6 @@ static void test_wakeup_hook_protocol(void **state) {
 
 /* wmiev_bus_dispatch_spin() delivers what a producer thread fires while it
  * polls, and the producer calls no wakeup meanwhile. */
-typedef struct spin_producer {
-  fixture *f;
-  tprov *a;
-  uint32_t count;
-} spin_producer;
-
-static void *spin_producer_main(void *arg) {
-  spin_producer *p = arg;
-  for (uint32_t i = 0; i < p->count; i++) {
-    wmiev_status st;
-    while ((st = fire_seq(p->f, p->a, i)) == WMIEV_STATUS_INSUFFICIENT_RESOURCES) {
-      sched_yield();
-    }
-    if (st != WMIEV_STATUS_SUCCESS) {
-      abort();
-    }
-  }
-  return NULL;
-}
-
 static void test_dispatch_spin_takes_a_stream(void **state) {
   fixture *f = *state;
   f->opts.queue_capacity = 64;
@@ -1417,9 +1403,9 @@ static void test_dispatch_spin_takes_a_stream(void **state) {
   sink *s = subscribe(f, NULL, &guid_ev);
   hook_calls = 0;
   wmiev_bus_set_wakeup(f->bus, counting_hook, NULL);
-  spin_producer p = {f, a, 5000};
+  seq_firer p = {f, a, 0, 5000};
   pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, spin_producer_main, &p), 0);
+  assert_int_equal(pthread_create(&t, NULL, seq_firer_main, &p), 0);
   size_t taken = 0;
   while (taken < p.count) {
     /* 50 ms of polling: covers any gap the producer leaves, even under a
@@ -1441,7 +1427,7 @@ static void test_dispatch_spin_takes_a_stream(void **state) {
 
 static void test_pumped_queue_bytes(void **state) {
   fixture *f = *state;
-  f->opts.queue_bytes = 2 * (32 + 1024); /* two events of the maximum size */
+  f->opts.queue_bytes = 2 * (24 + 1024); /* two events of the maximum size (queue.h) */
   bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
   tprov *a = toaster(f, 'A', 3);
   sink *s = subscribe(f, NULL, &guid_ev);
@@ -1485,13 +1471,6 @@ typedef struct ring_state {
   uint64_t checked;
   bool bad;
 } ring_state;
-
-static uint32_t xorshift(uint32_t *x) {
-  *x ^= *x << 13;
-  *x ^= *x >> 17;
-  *x ^= *x << 5;
-  return *x;
-}
 
 static size_t ring_name(uint32_t seq, uint16_t *out) {
   size_t units = 1 + seq % 13; /* name lengths 1..13 move the data offset */
@@ -1542,14 +1521,14 @@ static void test_pumped_ring_wraparound(void **state) {
   assert_status(wmiev_bus_subscribe(f->bus, &guid_ev, ring_cb, r, &s1), WMIEV_STATUS_SUCCESS);
   assert_status(wmiev_bus_subscribe(f->bus, &guid_ev2, ring_cb, r, &s2), WMIEV_STATUS_SUCCESS);
 
-  uint32_t x = 0x2545f491u;
+  uint64_t x = 0x2545f4914f6cdd1dull;
   uint32_t seq = 0;
   uint64_t fired = 0, dropped = 0;
   for (int round = 0; round < 1500; round++) {
-    uint32_t burst = 1 + xorshift(&x) % 6;
+    uint32_t burst = 1 + test_rng_below(&x, 6);
     for (uint32_t k = 0; k < burst; k++, seq++) {
-      bool named = xorshift(&x) % 3 == 0;
-      uint32_t size = xorshift(&x) % 161; /* 0..160 bytes of data */
+      bool named = test_rng_below(&x, 3) == 0;
+      uint32_t size = test_rng_below(&x, 161); /* 0..160 bytes of data */
       uint8_t data[256];
       pattern(data, size, seq);
       wmiev_status st;
@@ -1577,7 +1556,7 @@ static void test_pumped_ring_wraparound(void **state) {
       assert_true(r->tail - r->head < 128);
       r->fifo[r->tail++ % 128] = (ring_expect){seq, named, size};
     }
-    size_t n = 1 + xorshift(&x) % 4;
+    size_t n = 1 + test_rng_below(&x, 4);
     (void)wmiev_bus_dispatch(f->bus, n);
     if (r->bad) {
       break;
@@ -2363,6 +2342,19 @@ static void test_arguments(void **state) {
   o.delivery = (wmiev_delivery)7;
   assert_status(wmiev_bus_create(&o, &bus), WMIEV_STATUS_INVALID_PARAMETER);
   assert_null(bus);
+  /* The ring's offsets are 32-bit: a queue over 4 GiB - 8 bytes is refused
+   * before anything is allocated, whether asked for (4 GiB - 1, rounded up
+   * to 8) or the default for the capacity (26 843 546 x 160 bytes). */
+  uint64_t live = debug_alloc_live_count(f->d);
+  o = f->opts;
+  o.delivery = WMIEV_DELIVERY_PUMPED;
+  o.queue_bytes = UINT32_MAX;
+  assert_status(wmiev_bus_create(&o, &bus), WMIEV_STATUS_INVALID_PARAMETER);
+  o.queue_bytes = 0;
+  o.queue_capacity = 26843546u;
+  assert_status(wmiev_bus_create(&o, &bus), WMIEV_STATUS_INVALID_PARAMETER);
+  assert_null(bus);
+  assert_int_equal(debug_alloc_live_count(f->d), live);
   bus_start(f);
   wmiev_subscription *sub;
   assert_status(wmiev_bus_subscribe(f->bus, &guid_ev, NULL, NULL, &sub),

@@ -388,14 +388,7 @@ static void test_uncommitted_record_stops_the_consumer(void **state) {
 
 /* ---- Many laps against a model ----------------------------------------------------------- */
 
-static uint64_t rng_state;
-static uint32_t rng_next(void) {
-  /* xorshift64*: deterministic, good enough to pick sizes and actions. */
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return (uint32_t)((rng_state * 2685821657736338717ull) >> 32);
-}
+static uint64_t rng_state; /* test_rng_below(): picks sizes and actions */
 
 /* The queue's accounting as queue.h describes it, kept independently. */
 typedef struct model {
@@ -461,9 +454,9 @@ static void test_many_laps_against_a_model(void **state) {
   rng_state = 0x9E3779B97F4A7C15ull;
 
   while (m.tail_pos < (uint64_t)MODEL_LAPS * MODEL_RING) {
-    uint32_t action = rng_next() % 100u;
+    uint32_t action = test_rng_below(&rng_state, 100u);
     if (action < 55u) {
-      uint32_t payload = rng_next() % (MODEL_MAX_PAYLOAD + 1u);
+      uint32_t payload = test_rng_below(&rng_state, MODEL_MAX_PAYLOAD + 1u);
       uint32_t need = (uint32_t)wmiev__queue_record_size(payload);
       bool was_empty = m.tail_count == m.head_count;
       uint32_t offset = 0, waste = 0;
@@ -488,7 +481,7 @@ static void test_many_laps_against_a_model(void **state) {
       assert_int_equal(atomic_load(&t.record->size_kind), t.size_kind | WMIEV__QUEUED_BUSY);
       expected_record *e = &fifo[fifo_tail % (MODEL_CAPACITY + 1u)];
       *e = (expected_record){offset, payload, seed, waste, kind, false, t};
-      if (pending_count < MODEL_PENDING && rng_next() % 4u == 0) {
+      if (pending_count < MODEL_PENDING && test_rng_below(&rng_state, 4u) == 0) {
         pending[pending_count++] = (size_t)(fifo_tail % (MODEL_CAPACITY + 1u));
       } else {
         wmiev__queue_commit(&t);
@@ -498,13 +491,13 @@ static void test_many_laps_against_a_model(void **state) {
       seed++;
     } else if (action < 70u && pending_count != 0) {
       /* Commit one of the held records, not necessarily the oldest. */
-      size_t k = rng_next() % pending_count;
+      size_t k = test_rng_below(&rng_state, (uint32_t)pending_count);
       expected_record *e = &fifo[pending[k]];
       wmiev__queue_commit(&e->ticket);
       e->committed = true;
       pending[k] = pending[--pending_count];
     } else {
-      uint32_t take = 1u + rng_next() % 4u;
+      uint32_t take = 1u + test_rng_below(&rng_state, 4u);
       for (uint32_t i = 0; i < take; i++) {
         expected_record *e = &fifo[fifo_next % (MODEL_CAPACITY + 1u)];
         bool expect = fifo_next != fifo_tail && e->committed;
@@ -528,7 +521,7 @@ static void test_many_laps_against_a_model(void **state) {
         m.next_count++;
         m.next_pos += wmiev__queue_record_size(e->payload);
       }
-      if (rng_next() % 4u != 0) {
+      if (test_rng_below(&rng_state, 4u) != 0) {
         wmiev__queue_release(q);
         m.head_pos = m.next_pos;
         m.head_count = m.next_count;
