@@ -46,6 +46,7 @@
 
 #include "debug_alloc.h"
 #include "status_assert.h"
+#include "test_util.h"
 
 /* Sanitized builds run the threaded scenarios with fewer events. */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -527,18 +528,21 @@ static void resource_failures_are_clean(void **state) {
     ropts.allocator = debug_alloc_allocator(d);
     wmiev_registry *reg = NULL;
     wmiev_status st = wmiev_registry_create(&ropts, &reg);
-    assert_true(st == WMIEV_STATUS_SUCCESS || (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && reg == NULL));
+    assert_true(st == WMIEV_STATUS_SUCCESS ||
+                (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && reg == NULL));
     wmiev_bus_options opts;
     memset(&opts, 0, sizeof opts);
     opts.delivery = WMIEV_DELIVERY_LIBUV;
     opts.allocator = debug_alloc_allocator(d);
     wmiev_bus *bus = NULL;
     st = wmiev_bus_create(&opts, &bus);
-    assert_true(st == WMIEV_STATUS_SUCCESS || (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && bus == NULL));
+    assert_true(st == WMIEV_STATUS_SUCCESS ||
+                (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && bus == NULL));
     wmiev_uv *a = NULL;
     if (bus != NULL) {
       st = wmiev_uv_attach(bus, &loop, NULL, &a);
-      assert_true(st == WMIEV_STATUS_SUCCESS || (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && a == NULL));
+      assert_true(st == WMIEV_STATUS_SUCCESS ||
+                  (st == WMIEV_STATUS_INSUFFICIENT_RESOURCES && a == NULL));
     }
     bool hit = wmiev__platform_failure_hit();
     wmiev__platform_fail_nth(0);
@@ -714,6 +718,27 @@ static void batch_yields_to_the_loop(void **state) {
   run_until(f, sub00_reached_target, RUN_TIMEOUT_MS);
   assert_no_errors(f);
   assert_int_equal(wmiev_bus_pending(f->bus), 0);
+  fixture_destroy(f);
+}
+
+/* spin_ns reaches the dispatch (wmiev_bus_dispatch_spin): with nothing
+ * more to come, the loop iteration that delivers an event then polls the
+ * queue for that long before it returns to the loop. */
+static void spin_keeps_the_loop_polling(void **state) {
+  (void)state;
+  fixture *f = fixture_create(WMIEV_DELIVERY_LIBUV, 0, 0);
+  producer *p = add_producer(f, 0);
+  subscribe(f, 0, 0);
+  wmiev_uv_options options;
+  memset(&options, 0, sizeof options);
+  options.spin_ns = 200u * 1000u * 1000u;
+  assert_status(wmiev_uv_attach(f->bus, &f->loop, &options, &f->uv), WMIEV_STATUS_SUCCESS);
+  assert_status(fire_one(f, p, 0, 0), WMIEV_STATUS_SUCCESS);
+  uint64_t start = now_ms();
+  assert_int_equal(uv_run(&f->loop, UV_RUN_ONCE), 1);
+  assert_int_equal(f->subs[0][0].calls, 1);
+  assert_true(now_ms() - start >= 200);
+  assert_no_errors(f);
   fixture_destroy(f);
 }
 
@@ -900,7 +925,7 @@ static void run_scenario(const scenario *sc) {
   uint32_t total = producers * sc->events;
   bool no_drops = sc->queue_capacity == 0;
   uint32_t capacity = no_drops ? total + 16u : sc->queue_capacity;
-  /* Records are at most 32 + 64 + 63 bytes; one wrap filler wastes less than one. */
+  /* Records are at most 24 + 64 + 63 bytes (queue.h); one wrap filler wastes less than one. */
   uint32_t bytes = capacity * 160u + 4096u;
   fixture *f = fixture_create(WMIEV_DELIVERY_LIBUV, capacity, bytes);
   f->use_churn_guid = sc->churn;
@@ -1333,6 +1358,7 @@ int main(void) {
       cmocka_unit_test(attach_refuses_second_attach),
       cmocka_unit_test(events_queued_before_attach_are_delivered),
       cmocka_unit_test(batch_yields_to_the_loop),
+      cmocka_unit_test(spin_keeps_the_loop_polling),
       cmocka_unit_test(fire_from_callback_chain),
       cmocka_unit_test(detach_in_callback_then_reattach),
       cmocka_unit_test(loop_thread_producer),
