@@ -26,6 +26,13 @@ static void unlock_reserve(wmiev__queue *q) {
   atomic_store_explicit(&q->reserve_lock, false, memory_order_release);
 }
 
+/* A filler's first header word. Every record's is non-zero (its kind is),
+ * so the consumer tells them apart by this word alone. */
+#define FILLER_WORD ((uint32_t)WMIEV__QUEUED_FILLER << WMIEV__QUEUED_KIND_SHIFT)
+_Static_assert(FILLER_WORD == 0 && WMIEV__QUEUED_WNODE != 0 && WMIEV__QUEUED_FIRE != 0 &&
+                   WMIEV__QUEUED_FIRE_PDO != 0,
+               "fillers, and only fillers, have a zero first word");
+
 static wmiev__queued *record_at(const wmiev__queue *q, uint32_t offset) {
   return (wmiev__queued *)(void *)(q->ring + offset);
 }
@@ -84,7 +91,7 @@ bool wmiev__queue_reserve(wmiev__queue *q, uint32_t payload, wmiev__queued_kind 
   }
   if (waste != 0) {
     /* waste >= 8: the filler's first word fits. */
-    atomic_store_explicit(&record_at(q, q->tail_off)->size_kind, 0u, memory_order_relaxed);
+    atomic_store_explicit(&record_at(q, q->tail_off)->size_kind, FILLER_WORD, memory_order_relaxed);
     q->tail_off = 0;
   }
   t->wake = !q->awake;
@@ -124,7 +131,7 @@ static uint32_t word_at_cursor(wmiev__queue *q) {
     }
     uint32_t word =
         atomic_load_explicit(&record_at(q, q->next_off)->size_kind, memory_order_acquire);
-    if (word != 0) {
+    if (word != FILLER_WORD) {
       return word;
     }
     /* A filler: the rest of the ring is unused, the next record is at the start. */

@@ -921,16 +921,24 @@ static void test_follows_update(void **state) {
   assert_string_equal(s->ev[s->n - 1].name, "Again2");
 }
 
+/* A started bus with provider D registering guid_dyn with dynamic names, a
+ * subscriber (*s) and D's source for it. */
+static wmiev_source *dynamic_block_setup(fixture *f, tprov **d, sink **s) {
+  bus_start(f);
+  *d = prov_new(f, 'D', 0, NULL);
+  prov_guid(*d, &guid_dyn, 0, 0);
+  prov_up(*d);
+  *s = subscribe(f, NULL, &guid_dyn);
+  return src_open(f, *d, &guid_dyn);
+}
+
 /* A dynamic-name block: WmiFireEvent's static-name event gets the
  * STATIC_FOR_DYNAMIC warning and is delivered (no index check). */
 static void test_dynamic_block(void **state) {
   fixture *f = *state;
-  bus_start(f);
-  tprov *d = prov_new(f, 'D', 0, NULL);
-  prov_guid(d, &guid_dyn, 0, 0);
-  prov_up(d);
-  sink *s = subscribe(f, NULL, &guid_dyn);
-  wmiev_source *src = src_open(f, d, &guid_dyn);
+  tprov *d;
+  sink *s;
+  wmiev_source *src = dynamic_block_setup(f, &d, &s);
   const fire_spec specs[] = {{d, &guid_dyn, src, 0, 4, 1}, {d, &guid_dyn, src, 7, 0, 0}};
   const batch *b = run_pair(f, specs, 2);
   assert_all_status(b, WMIEV_STATUS_SUCCESS);
@@ -947,12 +955,9 @@ static void test_dynamic_block(void **state) {
 static void test_dynamic_block_strict(void **state) {
   fixture *f = *state;
   f->opts.strict = true;
-  bus_start(f);
-  tprov *d = prov_new(f, 'D', 0, NULL);
-  prov_guid(d, &guid_dyn, 0, 0);
-  prov_up(d);
-  sink *s = subscribe(f, NULL, &guid_dyn);
-  wmiev_source *src = src_open(f, d, &guid_dyn);
+  tprov *d;
+  sink *s;
+  wmiev_source *src = dynamic_block_setup(f, &d, &s);
   const fire_spec specs[] = {{d, &guid_dyn, src, 0, 4, 1}};
   const batch *b = run_pair(f, specs, 1);
   assert_status(b->st[0], WMIEV_STATUS_WMI_INSTANCE_NOT_FOUND);
