@@ -14,8 +14,10 @@ bool wmiev_bus_has_wakeup(wmiev_bus *bus) {
   if (bus == NULL) {
     return false;
   }
-  wmiev__mutex_lock(&bus->lock);
-  bool installed = bus->wakeup != NULL;
-  wmiev__mutex_unlock(&bus->lock);
+  /* Under the setters' lock: a replacement sets the hook to NULL while it
+   * waits for calls of the old one, which must not read as "none". */
+  wmiev__mutex_lock(&bus->wakeup_setter);
+  bool installed = atomic_load(&bus->wakeup) != NULL;
+  wmiev__mutex_unlock(&bus->wakeup_setter);
   return installed;
 }

@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1393,6 +1394,71 @@ static void test_wakeup_hook_protocol(void **state) {
   wmiev_bus_set_wakeup(f->bus, NULL, NULL);
 }
 
+/* wmiev_bus_has_wakeup() while wmiev_bus_set_wakeup() replaces a hook that
+ * is still running: the setter clears the hook while it waits for that
+ * call, and the question must not see the gap (true throughout). */
+static atomic_bool hook_entered, hook_release;
+static void blocking_hook(void *ctx) {
+  (void)ctx;
+  atomic_store(&hook_entered, true);
+  while (!atomic_load(&hook_release)) {
+    sleep_ms(1);
+  }
+}
+
+typedef struct hook_swap {
+  fixture *f;
+  tprov *a;
+  bool installed;
+} hook_swap;
+
+static void *fire_into_hook(void *arg) {
+  hook_swap *h = arg;
+  if (fire_seq(h->f, h->a, 0) != WMIEV_STATUS_SUCCESS) {
+    abort();
+  }
+  return NULL;
+}
+
+static void *replace_hook(void *arg) {
+  wmiev_bus_set_wakeup(((hook_swap *)arg)->f->bus, counting_hook, NULL);
+  return NULL;
+}
+
+static void *ask_has_wakeup(void *arg) {
+  hook_swap *h = arg;
+  h->installed = wmiev_bus_has_wakeup(h->f->bus);
+  return NULL;
+}
+
+static void test_has_wakeup_during_replacement(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  (void)subscribe(f, NULL, &guid_ev);
+  atomic_store(&hook_entered, false);
+  atomic_store(&hook_release, false);
+  wmiev_bus_set_wakeup(f->bus, blocking_hook, NULL);
+  hook_swap h = {f, a, false};
+  pthread_t firer, setter, asker;
+  assert_int_equal(pthread_create(&firer, NULL, fire_into_hook, &h), 0);
+  while (!atomic_load(&hook_entered)) {
+    sleep_ms(1);
+  }
+  assert_int_equal(pthread_create(&setter, NULL, replace_hook, &h), 0);
+  sleep_ms(20); /* the setter has cleared the hook and waits for the call */
+  assert_int_equal(pthread_create(&asker, NULL, ask_has_wakeup, &h), 0);
+  sleep_ms(20);
+  atomic_store(&hook_release, true);
+  assert_int_equal(pthread_join(firer, NULL), 0);
+  assert_int_equal(pthread_join(setter, NULL), 0);
+  assert_int_equal(pthread_join(asker, NULL), 0);
+  assert_true(h.installed);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 1);
+  wmiev_bus_set_wakeup(f->bus, NULL, NULL);
+  assert_false(wmiev_bus_has_wakeup(f->bus));
+}
+
 /* wmiev_bus_dispatch_spin() delivers what a producer thread fires while it
  * polls, and the producer calls no wakeup meanwhile. */
 static void test_dispatch_spin_takes_a_stream(void **state) {
@@ -2399,6 +2465,7 @@ int main(void) {
       T(test_clock_coarse_by_default),
       T(test_clock_precise),
       T(test_wakeup_hook_protocol),
+      T(test_has_wakeup_during_replacement),
       T(test_dispatch_spin_takes_a_stream),
       T(test_pumped_order_follows_happens_before),
       T(test_pumped_queue_full),
