@@ -310,7 +310,7 @@ void wmiev_bus_set_wakeup(wmiev_bus *bus, void (*wakeup)(void *ctx), void *ctx) 
     return;
   }
   wmiev__mutex_lock(&bus->wakeup_setter);
-  /* Producers read the hook without a lock (fire.c): first none, then,
+  /* Callers read the hook without a lock (wmiev__bus_call_wakeup): first none, then,
    * once no call of the old one is running (its context must be free to go
    * when this returns), the new context and then the new hook. A producer
    * counts itself in wakeups_running before it reads the hook, so one that

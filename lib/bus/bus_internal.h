@@ -170,7 +170,7 @@ struct wmiev_bus {
   wmiev__mutex control;
   wmiev__mutex dispatch_lock;
   wmiev__mutex lock;
-  wmiev__cond released; /* a subscription's active count dropped */
+  wmiev__cond released; /* a callback an unsubscriber waits for ended (subscribe.c) */
   wmiev__map guids;     /* GUID -> bus_guid */
   bus_guid **slots;     /* slot number -> bus_guid (under `lock`) */
   /* The same table for the dispatcher, which reads it without `lock`

@@ -468,7 +468,7 @@ static bool wait_for_record(wmiev_bus *bus, uint32_t spin_ns) {
 }
 
 /*
- * The wakeup protocol (queue.h, "Waking the consumer"; fire.c calls the
+ * The wakeup protocol (queue.h, "Waking the consumer"; the producer in fire.c calls the
  * hook). A dispatch marks the consumer awake, so producers do not call the
  * hook (for libuv, a system call) while it drains anyway; it returns only
  * after marking it idle, which succeeds only when nothing is reserved past
