@@ -49,8 +49,8 @@ void base_flag(const bench_config *cfg, uint32_t payload, int rep) {
   t.buf = malloc(payload);
   t.sink = &sink;
   /* Nothing is delivered: the sink expects no callbacks (fanout 0). */
-  bench_sync(cfg, "base.flag", payload, bench_events(cfg, 64, 20000000), flag_fire, &t, &sink, 0,
-             false);
+  bench_sync_target target = {flag_fire, &t, NULL, NULL};
+  bench_sync(cfg, "base.flag", payload, bench_events(cfg, 64, 20000000), &target, &sink, 0, false);
   free(t.buf);
 }
 
@@ -77,8 +77,9 @@ void base_direct(const bench_config *cfg, uint32_t payload, int rep) {
   (void)rep;
   bench_sink sink;
   direct_target t = {malloc(payload), direct_callback, &sink};
-  bench_sync(cfg, "base.direct", payload, bench_events(cfg, payload, 10000000), direct_fire, &t,
-             &sink, 1, true);
+  bench_sync_target target = {direct_fire, &t, NULL, NULL};
+  bench_sync(cfg, "base.direct", payload, bench_events(cfg, payload, 10000000), &target, &sink, 1,
+             true);
   free(t.buf);
 }
 
@@ -212,6 +213,7 @@ typedef struct mq_ctx {
 
 static void *mq_consumer(void *p) {
   mq_ctx *q = p;
+  bench_pin(BENCH_CPU_CONSUMER);
   uint8_t *local = malloc(q->stride);
   if (local == NULL) {
     abort();
@@ -330,6 +332,7 @@ typedef struct zmq_ctx_ {
 
 static void *zmq_consumer(void *p) {
   zmq_bench *z = p;
+  bench_pin(BENCH_CPU_CONSUMER);
   size_t cap = 16u + z->payload;
   uint8_t *buf = malloc(cap);
   if (buf == NULL) {

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <wmiev/source.h>
+
 /* Not inlined, and (GCC) not cloned with constant arguments either: a call
  * through a pointer stays a call. */
 #if defined(__clang__)
@@ -155,6 +157,27 @@ uint64_t bench_events(const bench_config *cfg, uint32_t payload, uint64_t base_c
 /* A synchronous fire: delivers `data` before it returns (or decides not to). */
 typedef void (*bench_fire_fn)(void *ctx, const uint8_t *data, uint32_t size);
 
+/* wmiev_source_fire()'s type. */
+typedef wmiev_status (*bench_source_fire_fn)(wmiev_source *source, uint32_t instance_index,
+                                             const void *data, uint32_t size, wmiev_diag *diag);
+
+/*
+ * What a synchronous case's timing loops call per event, through one
+ * function pointer: either `fire(ctx, data, size)` (the baselines, and the
+ * wmiev cases that need glue around the library call, such as building a
+ * WNODE), or, when `source_fire` is set, the library function itself,
+ * `source_fire(source, 0, data, size, NULL)`. A source case is then timed
+ * like a baseline: the loop's indirect call is the call being measured,
+ * with no wrapper function in between (docs/performance.md, "Calling
+ * convention of the sync cases"). A failed source_fire aborts the run.
+ */
+typedef struct bench_sync_target {
+  bench_fire_fn fire;
+  void *ctx;
+  bench_source_fire_fn source_fire;
+  wmiev_source *source;
+} bench_sync_target;
+
 /*
  * Runs a synchronous case and records, under `name`: ns_per_event and
  * events_per_s (n events, no fire times), lat_sat_* (n/4 events, one in
@@ -163,7 +186,7 @@ typedef void (*bench_fire_fn)(void *ctx, const uint8_t *data, uint32_t size);
  * the one the case's callback feeds; `fanout` callbacks per event.
  */
 void bench_sync(const bench_config *cfg, const char *name, uint32_t payload, uint64_t n,
-                bench_fire_fn fire, void *ctx, bench_sink *sink, uint32_t fanout, bool paced);
+                const bench_sync_target *target, bench_sink *sink, uint32_t fanout, bool paced);
 
 /* A cross-thread transport: events pushed on producer threads reach `sink` on a consumer thread. */
 typedef struct bench_xthread_impl {
@@ -185,6 +208,38 @@ typedef struct bench_xthread_impl {
  */
 void bench_xthread(const bench_config *cfg, const char *name, uint32_t payload, uint64_t n,
                    const bench_xthread_impl *impl, int producers, bool paced);
+
+/*
+ * CPU placement. Cross-thread cases run their producers on one CPU and
+ * their consumer on another, every baseline and every wmiev case alike:
+ * left to the scheduler on a two-CPU machine, producer and consumer were
+ * sometimes placed on the same CPU, where a producer fills the whole queue
+ * before the consumer runs and drains it from a warm cache; a figure then
+ * measured the scheduler's choice, not delivery between threads (the ring
+ * baseline took 22 to 80 ns per event run to run; pinned, 75 to 81 ns:
+ * docs/performance.md, decisions D24). The main thread, which runs the
+ * synchronous cases and the one-producer cross-thread cases, is pinned to
+ * the producer CPU at start; threads it creates inherit that, and consumer
+ * threads move themselves to the consumer CPU.
+ *
+ * The paced phase of a cross-thread case runs unpinned (bench_placement):
+ * it measures waking an idle consumer, and pinned, that wake-up was an
+ * interrupt to a halted virtual CPU whose cost the hypervisor decides (p99
+ * ratios between the same two builds went from 0.75 to 1.42 run to run;
+ * unpinned, 0.94 to 1.04).
+ */
+typedef enum bench_cpu { BENCH_CPU_PRODUCER = 0, BENCH_CPU_CONSUMER = 1 } bench_cpu;
+/* Chooses the two CPUs (the first two the process may run on) unless
+ * `off`, pins the calling thread to the producer CPU, and describes the
+ * choice in `what`. Pinning stays off with fewer than two CPUs or where the
+ * platform has no per-thread affinity. Call once, first thing in main. */
+void bench_pin_setup(bool off, char *what, size_t what_size);
+/* Pins the calling thread to `cpu` (nothing when pinning is off; every
+ * allowed CPU between bench_placement(false) and bench_placement(true)). */
+void bench_pin(bench_cpu cpu);
+/* Pinned (true, the default) or free placement from now on, for the
+ * calling thread (a producer) and consumers started after the call. */
+void bench_placement(bool pinned);
 
 /* A libuv loop on its own thread. Handles are added before bench_loop_start(). */
 typedef struct bench_loop bench_loop;

@@ -3,8 +3,14 @@
  * by the same code: bench_sync() for synchronous delivery, bench_xthread()
  * for delivery to another thread, and a libuv loop thread.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pthread_setaffinity_np, CPU_SET */
+#endif
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 #include <uv.h>
 
@@ -12,20 +18,34 @@
 
 /* ---- Synchronous ----------------------------------------------------------------------- */
 
+/* One event to the target (bench.h). Inlined into every loop below, for
+ * baselines and wmiev alike; the test of `source_fire` is the same,
+ * perfectly predicted, branch for both. */
+static inline void fire_target(const bench_sync_target *t, const uint8_t *data, uint32_t size) {
+  if (t->source_fire != NULL) {
+    if (!WMIEV_SUCCESS(t->source_fire(t->source, 0, data, size, NULL))) {
+      fprintf(stderr, "wmiev-bench: wmiev_source_fire failed\n");
+      abort();
+    }
+  } else {
+    t->fire(t->ctx, data, size);
+  }
+}
+
 void bench_sync(const bench_config *cfg, const char *name, uint32_t payload, uint64_t n,
-                bench_fire_fn fire, void *ctx, bench_sink *sink, uint32_t fanout, bool paced) {
+                const bench_sync_target *target, bench_sink *sink, uint32_t fanout, bool paced) {
   uint8_t *data = bench_payload_new(payload);
 
   /* Throughput: no fire times at all. A short warm-up first (caches, branch predictors). */
   bench_sink_reset(sink, UINT64_MAX, NULL);
   for (uint64_t i = 0; i < n / 16 + 1; i++) {
-    fire(ctx, data, payload);
+    fire_target(target, data, payload);
   }
   bench_sink_reset(sink, n * fanout, NULL);
   uint64_t start = bench_now_ns();
   for (uint64_t i = 0; i < n; i++) {
     BENCH_BARRIER();
-    fire(ctx, data, payload);
+    fire_target(target, data, payload);
   }
   uint64_t elapsed = bench_now_ns() - start;
   if (atomic_load(&sink->count) != n * fanout) {
@@ -45,7 +65,7 @@ void bench_sync(const bench_config *cfg, const char *name, uint32_t payload, uin
   for (uint64_t i = 0; i < m; i++) {
     BENCH_BARRIER();
     bench_payload_stamp(data, i % BENCH_SAMPLE_EVERY == 0 ? bench_now_ns() : 0);
-    fire(ctx, data, payload);
+    fire_target(target, data, payload);
   }
   bench_lat_record(&lat, name, payload, "sat");
   bench_lat_free(&lat);
@@ -58,7 +78,7 @@ void bench_sync(const bench_config *cfg, const char *name, uint32_t payload, uin
       next += cfg->paced_interval_ns;
       bench_pace_until(next);
       bench_payload_stamp(data, bench_now_ns());
-      fire(ctx, data, payload);
+      fire_target(target, data, payload);
     }
     bench_lat_record(&lat, name, payload, "paced");
     bench_lat_free(&lat);
@@ -137,6 +157,8 @@ void bench_xthread(const bench_config *cfg, const char *name, uint32_t payload, 
   bench_lat_free(&lat);
 
   if (paced) {
+    /* Unpinned (bench.h): the wake-up path as the scheduler places it. */
+    bench_placement(false);
     bench_lat_init(&lat, cfg->paced_samples);
     bench_sink_reset(&sink, cfg->paced_samples, &lat);
     ctx = impl->create(payload, &sink, 1);
@@ -157,7 +179,73 @@ void bench_xthread(const bench_config *cfg, const char *name, uint32_t payload, 
     free(data);
     bench_lat_record(&lat, name, payload, "paced");
     bench_lat_free(&lat);
+    bench_placement(true);
   }
+}
+
+/* ---- CPU placement (bench.h) ------------------------------------------------------------ */
+
+static int pin_cpus[2] = {-1, -1}; /* producer, consumer; -1: not pinned */
+static bool pin_free;              /* bench_placement(false): every thread on any CPU */
+#if defined(__linux__)
+static cpu_set_t pin_allowed; /* the CPUs the process may run on */
+#endif
+
+void bench_pin_setup(bool off, char *what, size_t what_size) {
+  snprintf(what, what_size, "off (asked)");
+  if (off) {
+    return;
+  }
+#if defined(__linux__)
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+    snprintf(what, what_size, "off (sched_getaffinity failed)");
+    return;
+  }
+  pin_allowed = allowed;
+  int found = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+    if (CPU_ISSET(cpu, &allowed)) {
+      pin_cpus[found++] = cpu;
+    }
+  }
+  if (found < 2) {
+    pin_cpus[0] = pin_cpus[1] = -1;
+    snprintf(what, what_size, "off (one CPU)");
+    return;
+  }
+  snprintf(what, what_size, "producers=cpu%d consumer=cpu%d", pin_cpus[0], pin_cpus[1]);
+  bench_pin(BENCH_CPU_PRODUCER);
+#else
+  snprintf(what, what_size, "off (no per-thread affinity here)");
+#endif
+}
+
+void bench_pin(bench_cpu cpu) {
+#if defined(__linux__)
+  int target = pin_cpus[cpu];
+  if (target < 0) {
+    return;
+  }
+  cpu_set_t set;
+  if (pin_free) {
+    set = pin_allowed;
+  } else {
+    CPU_ZERO(&set);
+    CPU_SET(target, &set);
+  }
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+    fprintf(stderr, "wmiev-bench: cannot pin a thread to cpu%d\n", target);
+    abort();
+  }
+#else
+  (void)cpu;
+#endif
+}
+
+void bench_placement(bool pinned) {
+  pin_free = !pinned;
+  bench_pin(BENCH_CPU_PRODUCER);
 }
 
 /* ---- A libuv loop thread ------------------------------------------------------------------- */
@@ -197,6 +285,7 @@ void *bench_loop_uv(bench_loop *l) { return &l->loop; }
 
 static void loop_main(void *p) {
   bench_loop *l = p;
+  bench_pin(BENCH_CPU_CONSUMER); /* a libuv loop thread is always a consumer */
   (void)uv_run(&l->loop, UV_RUN_DEFAULT);
 }
 

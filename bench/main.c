@@ -59,13 +59,17 @@ static const bench_case cases[] = {
 static const uint32_t payloads[] = {64, 1024};
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: wmiev-bench [--quick] [--reps N] [--only SUBSTRING]\n"
-               "       wmiev-bench --callgrind N [--path fire|source|write|direct|all] [--payload BYTES]\n"
-               "  --quick        short run (CI smoke): 3 repetitions, 1/20 of the events\n"
-               "  --reps N       repetitions of every timed figure (default 5; median reported)\n"
-               "  --only S       only the cases whose name contains S (or one of S,T,...)\n"
-               "  --callgrind N  N synchronous fires of each kind, nothing timed (run under\n"
-               "                 valgrind --tool=callgrind; see docs/performance.md)\n");
+  fprintf(
+      out,
+      "usage: wmiev-bench [--quick] [--reps N] [--only SUBSTRING] [--no-pin]\n"
+      "       wmiev-bench --callgrind N [--path fire|source|write|direct|all] [--payload BYTES]\n"
+      "  --quick        short run (CI smoke): 3 repetitions, 1/20 of the events\n"
+      "  --reps N       repetitions of every timed figure (default 5; median reported)\n"
+      "  --only S       only the cases whose name contains S (or one of S,T,...)\n"
+      "  --no-pin       leave threads where the scheduler puts them (default: producers\n"
+      "                 on the first CPU, consumers on the second)\n"
+      "  --callgrind N  N synchronous fires of each kind, nothing timed (run under\n"
+      "                 valgrind --tool=callgrind; see docs/performance.md)\n");
 }
 
 static void cpu_model(char *out, size_t size) {
@@ -266,6 +270,7 @@ int main(int argc, char **argv) {
   uint32_t callgrind_payload = 64;
   const char *callgrind_path = "all";
   bool reps_given = false;
+  bool no_pin = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--quick") == 0) {
@@ -273,6 +278,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--reps") == 0 && i + 1 < argc) {
       cfg.reps = atoi(argv[++i]);
       reps_given = true;
+    } else if (strcmp(a, "--no-pin") == 0) {
+      no_pin = true;
     } else if (strcmp(a, "--only") == 0 && i + 1 < argc) {
       cfg.only = argv[++i];
     } else if (strcmp(a, "--callgrind") == 0 && i + 1 < argc) {
@@ -308,7 +315,11 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  char pinning[96];
+  bench_pin_setup(no_pin, pinning, sizeof pinning);
   describe_machine(&cfg);
+  printf("INFO pinning %s\n", pinning);
+  fflush(stdout);
   uint64_t start = bench_now_ns();
   /* A progress line on a terminal; one line per repetition in a log. */
   bool progress = isatty(STDERR_FILENO) != 0;
