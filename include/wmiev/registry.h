@@ -42,18 +42,19 @@ typedef enum wmiev_registry_event_kind {
 typedef struct wmiev_registry_event {
   wmiev_registry_event_kind kind;
   GUID guid;
-  wmiev_device *device;  /**< the provider (still valid during the call) */
+  wmiev_device *device; /**< the provider (still valid during the call) */
   uint32_t provider_id;
-  uint32_t flags;        /**< the block's WMIREG_FLAG_* after the change (before, for REMOVED) */
+  uint32_t flags; /**< the block's WMIREG_FLAG_* after the change (before, for REMOVED) */
 } wmiev_registry_event;
 
 /** A rule a driver broke (spec §4.2, SDV rules; the WDK host adds more). */
 typedef enum wmiev_violation {
-  WMIEV_VIOLATION_NOT_COMPLETED = 1, /**< dispatch returned without completing, forwarding or pending */
-  WMIEV_VIOLATION_COMPLETED_TWICE,   /**< an IRP was completed twice */
+  WMIEV_VIOLATION_NOT_COMPLETED =
+      1, /**< dispatch returned without completing, forwarding or pending */
+  WMIEV_VIOLATION_COMPLETED_TWICE,        /**< an IRP was completed twice */
   WMIEV_VIOLATION_DEREGISTER_IN_DISPATCH, /**< DEREGISTER from inside the device's own dispatch */
-  WMIEV_VIOLATION_BAD_REPLY,         /**< a reply that claims more bytes than the buffer holds, etc. */
-  WMIEV_VIOLATION_PENDING_TIMEOUT    /**< a pended IRP was not completed within the timeout */
+  WMIEV_VIOLATION_BAD_REPLY,      /**< a reply that claims more bytes than the buffer holds, etc. */
+  WMIEV_VIOLATION_PENDING_TIMEOUT /**< a pended IRP was not completed within the timeout */
 } wmiev_violation;
 
 /** Options of wmiev_registry_create(). Zero-initialise, then set what you need. */
@@ -76,6 +77,14 @@ typedef struct wmiev_registry_options {
    */
   wmiev_status (*resolve_pdo)(uintptr_t pdo, const char **instance_id, void *ctx);
   void *resolve_pdo_ctx;
+  /**
+   * The time wmilib's data replies carry in WnodeHeader.TimeStamp (what
+   * KeQuerySystemTime returns), 100-ns units since 1601-01-01. NULL: the
+   * library's tick clock. A bus installs its own clock here, so that its
+   * events and its providers' replies are stamped from one clock.
+   */
+  int64_t (*now)(void *ctx);
+  void *now_ctx;
 } wmiev_registry_options;
 
 /** @brief Creates a registry. @p options may be NULL for defaults. */
@@ -193,8 +202,8 @@ typedef struct wmiev_block_info {
   GUID guid;
   wmiev_device *device;
   uint32_t provider_id;
-  uint32_t flags;           /**< WMIREG_FLAG_* */
-  uint32_t instance_count;  /**< static instances (0 for dynamic names) */
+  uint32_t flags;          /**< WMIREG_FLAG_* */
+  uint32_t instance_count; /**< static instances (0 for dynamic names) */
   wmiev_name_source names;
 } wmiev_block_info;
 
@@ -231,10 +240,10 @@ typedef struct wmiev_registry_stats {
   uint64_t irps_sent;
   uint64_t irps_timed_out;
   uint64_t violations;
-  uint64_t registrations;     /**< successful REGISTER/REREGISTER */
-  uint64_t updates;           /**< successful UPDATE_GUIDS */
+  uint64_t registrations; /**< successful REGISTER/REREGISTER */
+  uint64_t updates;       /**< successful UPDATE_GUIDS */
   uint64_t deregistrations;
-  uint64_t rejected_reginfo;  /**< REGINFO answers that failed validation */
+  uint64_t rejected_reginfo; /**< REGINFO answers that failed validation */
 } wmiev_registry_stats;
 
 /** @brief Copies the registry's counters. */

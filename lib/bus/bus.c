@@ -66,6 +66,9 @@ int64_t wmiev_bus_now(wmiev_bus *bus) {
   return bus != NULL ? wmiev__bus_now(bus) : wmiev__tick_clock_now();
 }
 
+/* The registry's clock (wmilib's reply TimeStamp): the bus's. */
+static int64_t registry_clock(void *bus) { return wmiev__bus_now(bus); }
+
 /* Whether the bus reads the tick clock, and so holds a reference to it. */
 static bool uses_tick_clock(const wmiev_bus_options *options) {
   return options->clock.now == NULL && !options->precise_clock;
@@ -222,6 +225,8 @@ wmiev_status wmiev_bus_create(const wmiev_bus_options *options, wmiev_bus **out)
   ropts.violation_ctx = opts.violation_ctx;
   ropts.resolve_pdo = opts.resolve_pdo;
   ropts.resolve_pdo_ctx = opts.resolve_pdo_ctx;
+  ropts.now = registry_clock;
+  ropts.now_ctx = bus;
   wmiev_status status = wmiev_registry_create(&ropts, &bus->registry);
   if (!WMIEV_SUCCESS(status)) {
     wmiev__bus_free(bus, ring, ring_bytes);

@@ -621,9 +621,12 @@ static wmiev_status reply_too_small(const reply *r, uint64_t needed) {
 }
 
 /* The header fields every data reply refreshes. TimeStamp is what
- * KeQuerySystemTime returns (spec §4.3 and §4.5), the tick clock (D20). */
-static void stamp_reply(uint8_t *buf, uint32_t buffer_size) {
-  int64_t now = wmiev__tick_clock_now();
+ * KeQuerySystemTime returns (spec §4.3 and §4.5): the registry's clock (its
+ * bus's), else the tick clock (D20). */
+static void stamp_reply(const reply *r, uint8_t *buf, uint32_t buffer_size) {
+  int64_t now = r->registry != NULL && r->registry->options.now != NULL
+                    ? r->registry->options.now(r->registry->options.now_ctx)
+                    : wmiev__tick_clock_now();
   put32(buf, AT(WNODE_HEADER, BufferSize), buffer_size);
   memcpy(buf + AT(WNODE_HEADER, TimeStamp), &now, sizeof now);
 }
@@ -687,7 +690,7 @@ static wmiev_status complete_all_data(const reply *r, wmiev_status status, uint3
     }
     zero(buf, LENGTHS_AT + (uint64_t)ENTRY_SIZE * count, d);
   }
-  stamp_reply(buf, (uint32_t)end);
+  stamp_reply(r, buf, (uint32_t)end);
   memcpy(buf + AT(WNODE_HEADER, Guid), &s.guid, sizeof s.guid);
   put32(buf, AT(WNODE_HEADER, Flags), s.reply_flags | (same ? WNODE_FLAG_FIXED_INSTANCE_SIZE : 0u));
   put32(buf, AT(WNODE_ALL_DATA, DataBlockOffset), (uint32_t)d);
@@ -715,7 +718,7 @@ static wmiev_status complete_in_place(const reply *r, wmiev_status status, uint3
     return reject_reply(r, "more bytes used than the buffer had available", used, avail);
   }
   put32(r->buf, size_at, used);
-  stamp_reply(r->buf, s.data_offset + used);
+  stamp_reply(r, r->buf, s.data_offset + used);
   return wmiev_irp_complete(r->irp, status, (uintptr_t)s.data_offset + used);
 }
 

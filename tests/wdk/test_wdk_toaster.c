@@ -796,6 +796,8 @@ static void test_query_all_data_two_calls(void **state) {
   assert_memory_equal(&all->WnodeHeader.Guid, &GUID_TOASTER_DEVICE_INFORMATION, sizeof(GUID));
   assert_int_equal(all->WnodeHeader.ProviderId, f->provider_id);
   assert_int_equal(all->WnodeHeader.Linkage, 0);
+  /* wmilib stamps replies with the bus's clock, the host's fixed one here. */
+  assert_true(all->WnodeHeader.TimeStamp.QuadPart == FIXED_TIME);
   ULONG wflags = all->WnodeHeader.Flags;
   assert_true((wflags & WNODE_FLAG_ALL_DATA) != 0);
   assert_true((wflags & WNODE_FLAG_FIXED_INSTANCE_SIZE) != 0);
@@ -860,6 +862,7 @@ static void test_query_single_instance(void **state) {
   const WNODE_SINGLE_INSTANCE *one = (const void *)storage;
   assert_memory_equal(&one->WnodeHeader.Guid, &GUID_TOASTER_DEVICE_INFORMATION, sizeof(GUID));
   assert_int_equal(one->WnodeHeader.ProviderId, f->provider_id);
+  assert_true(one->WnodeHeader.TimeStamp.QuadPart == FIXED_TIME);
   assert_true((one->WnodeHeader.Flags & WNODE_FLAG_SINGLE_INSTANCE) != 0);
   assert_true((one->WnodeHeader.Flags & WNODE_FLAG_STATIC_INSTANCE_NAMES) != 0);
   assert_int_equal(one->InstanceIndex, 0);
