@@ -1,7 +1,7 @@
 /*
  * wmiev-bench: measures wmiev and its baselines side by side, in one run
  * (docs/performance.md). Usage:
- *   wmiev-bench [--quick] [--reps N] [--only SUBSTRING]
+ *   wmiev-bench [--quick] [--reps N] [--only SUBSTRING] [--no-pin]
  *   wmiev-bench --callgrind N [--path fire|source|write|direct|all] [--payload BYTES]
  *                                    (N synchronous fires, for valgrind; nothing timed)
  * Repetitions are interleaved (every case once, then every case again, ...)
