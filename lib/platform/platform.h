@@ -1,7 +1,9 @@
 /*
  * The few OS services the library needs, behind one internal interface so
  * that lib/core stays free of OS headers (docs/architecture.md). POSIX
- * implementation in posix.c; a Win32 user-mode one would sit beside it.
+ * implementation in posix.c (locks, clocks) and posix_threads.c (fences,
+ * the thread-exit hook); the tick clock has its own header and file. A Win32
+ * user-mode implementation would sit beside them.
  */
 #ifndef WMIEV_PLATFORM_H
 #define WMIEV_PLATFORM_H

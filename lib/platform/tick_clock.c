@@ -60,16 +60,15 @@ static int64_t merge(int64_t old, int64_t reading) {
   return old;
 }
 
-enum fresh { KEEP, SET, CLEAR };
-
-/* Merges a reading into the word (fresh bit per `fresh`); returns the value
- * the word holds afterwards. Writes only when something changes: the slow
- * path of many threads then shares the line instead of fighting for it. */
-static int64_t publish(int64_t reading, enum fresh fresh) {
+/* Merges a reading into the word (the fresh bit set by the ticker, kept
+ * otherwise); returns the value the word holds afterwards. Writes only when
+ * something changes: the slow path of many threads then shares the line
+ * instead of fighting for it. (mark_stale() clears the bit.) */
+static int64_t publish(int64_t reading, bool set_fresh) {
   int64_t old = atomic_load_explicit(&wmiev__tick_clock.word, memory_order_relaxed);
   for (;;) {
     int64_t value = merge(old / 2, reading);
-    int64_t bit = fresh == SET ? 1 : fresh == CLEAR ? 0 : (old & 1);
+    int64_t bit = set_fresh ? 1 : (old & 1);
     int64_t word = value * 2 + bit;
     if (word == old) {
       return value;
@@ -112,7 +111,7 @@ static void *ticker(void *arg) {
   check(clock_gettime(CLOCK_MONOTONIC, &next));
   check(pthread_mutex_lock(&lock));
   while (generation == mine) {
-    publish(wmiev__system_time_100ns(), SET);
+    publish(wmiev__system_time_100ns(), true);
     ticks++;
     if (atomic_load_explicit(&wmiev__tick_clock.used, memory_order_relaxed)) {
       atomic_store_explicit(&wmiev__tick_clock.used, 0, memory_order_relaxed);
@@ -153,6 +152,9 @@ static void *ticker(void *arg) {
  * failure (the OS's, or one injected for the tests, docs/reliability.md) is
  * remembered until the last reference goes: reads stay direct, none fails. */
 static void start_locked(void) {
+  /* Creating the thread takes a while: readers meanwhile read directly
+   * instead of queueing on `lock` (set again below, whatever happened). */
+  atomic_store_explicit(&can_kick, false, memory_order_relaxed);
   if (!cond_ready) {
     /* Timed waits against the monotonic clock, immune to clock steps. Once
      * per process, never destroyed (a static, like the mutex). */
@@ -185,7 +187,7 @@ static void start_locked(void) {
 
 int64_t wmiev__tick_clock_slow(void) {
   slow_reads++;
-  int64_t value = publish(wmiev__system_time_100ns_coarse(), KEEP);
+  int64_t value = publish(wmiev__system_time_100ns_coarse(), false);
   if (!atomic_load_explicit(&wmiev__tick_clock.used, memory_order_relaxed)) {
     atomic_store_explicit(&wmiev__tick_clock.used, 1, memory_order_relaxed);
   }
@@ -265,6 +267,8 @@ uint64_t wmiev__tick_clock_ticks(void) {
 }
 
 uint64_t wmiev__tick_clock_slow_reads(void) { return slow_reads; }
+
+int64_t wmiev__tick_clock_test_publish(int64_t reading) { return publish(reading, false); }
 
 void wmiev__tick_clock_set_idle_limit(uint32_t limit) {
   check(pthread_mutex_lock(&lock));

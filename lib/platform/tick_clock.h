@@ -95,6 +95,9 @@ WMIEV_EXTERN wmiev__tick_state wmiev__tick_clock_state(void);
 WMIEV_EXTERN uint64_t wmiev__tick_clock_ticks(void);
 /* Reads by the calling thread that took the slow path. */
 WMIEV_EXTERN uint64_t wmiev__tick_clock_slow_reads(void);
+/* Merges `reading` into the clock as a direct read does (the rule for a
+ * system clock set back); returns the clock's value afterwards. */
+WMIEV_EXTERN int64_t wmiev__tick_clock_test_publish(int64_t reading);
 /* Ticks without a fast-path read after which the ticker parks; 0 restores
  * the default (64). Takes effect at the ticker's next tick. */
 WMIEV_EXTERN void wmiev__tick_clock_set_idle_limit(uint32_t ticks);

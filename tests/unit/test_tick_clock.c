@@ -35,28 +35,17 @@
 
 #include "platform/platform.h"
 #include "platform/tick_clock.h"
+#include "test_util.h"
 
 #define MS (10000LL) /* 100-ns units */
-#define TICK_SLACK (50 * MS)
+#define TICK_SLACK TICK_SLACK_100NS
 
-static int64_t windows_time(clockid_t clock) {
-  struct timespec ts;
-  assert_int_equal(clock_gettime(clock, &ts), 0);
-  return ((int64_t)ts.tv_sec + 11644473600LL) * 10000000LL + ts.tv_nsec / 100;
-}
-static int64_t precise(void) { return windows_time(CLOCK_REALTIME); }
-static int64_t coarse(void) { return windows_time(CLOCK_REALTIME_COARSE); }
+static int64_t precise(void) { return windows_time_100ns(false); }
+static int64_t coarse(void) { return windows_time_100ns(true); }
 
 static void sleep_us(long us) {
   struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
   nanosleep(&ts, NULL);
-}
-
-/* Milliseconds on the monotonic clock, for deadlines. */
-static double mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* The process's thread count, or -1 where /proc/self/status is missing. */
@@ -91,9 +80,9 @@ static int64_t checked_read(void) {
 
 /* Polls until the ticker is in `state` (2 s at most); false if it never is. */
 static bool wait_state(wmiev__tick_state state) {
-  double deadline = mono_ms() + 2000;
+  uint64_t deadline = now_ms() + 2000;
   while (wmiev__tick_clock_state() != state) {
-    if (mono_ms() > deadline) {
+    if (now_ms() > deadline) {
       return false;
     }
     sleep_us(200);
@@ -103,9 +92,9 @@ static bool wait_state(wmiev__tick_state state) {
 
 /* Polls until the ticker has stored `n` more ticks than `since` (2 s at most). */
 static void wait_ticks(uint64_t since, uint64_t n) {
-  double deadline = mono_ms() + 2000;
+  uint64_t deadline = now_ms() + 2000;
   while (wmiev__tick_clock_ticks() < since + n) {
-    assert_true(mono_ms() < deadline);
+    assert_true(now_ms() < deadline);
     sleep_us(200);
   }
 }
@@ -148,6 +137,26 @@ static void reads_without_reference_are_direct(void **state) {
   assert_int_equal(wmiev__tick_clock_state(), WMIEV__TICK_STOPPED);
   assert_int_equal(wmiev__tick_clock_ticks(), ticks);
   assert_int_equal(thread_count(), threads_before);
+}
+
+/* The system clock set back: by one second or less the clock holds still
+ * (it never goes backwards for a small correction); by more it follows, as
+ * Windows' system time does (tick_clock.h). Without a reference nothing
+ * else writes the clock meanwhile; the last step puts it back to now. */
+static void system_clock_set_back(void **state) {
+  (void)state;
+  const int64_t second = 1000 * MS;
+  int64_t t = precise();
+  assert_true(wmiev__tick_clock_test_publish(t) == t);
+  assert_true(wmiev__tick_clock_test_publish(t - 5 * MS) == t);
+  assert_true(wmiev__tick_clock_test_publish(t - second) == t);
+  assert_true(wmiev__tick_clock_test_publish(t - second - 1) == t - second - 1);
+  int64_t back = t - 3 * second; /* 2 s behind the value above */
+  assert_true(wmiev__tick_clock_test_publish(back) == back);
+  assert_true(wmiev__tick_clock_test_publish(back - 5 * MS) == back);
+  assert_true(wmiev__tick_clock_test_publish(back + 1) == back + 1);
+  int64_t now = precise();
+  assert_true(wmiev__tick_clock_test_publish(now) == now);
 }
 
 /* ---- Lifetime -------------------------------------------------------------------------------- */
@@ -299,8 +308,8 @@ static void value_advances(void **state) {
   int64_t t1 = checked_read();
   int64_t p1 = precise();
   /* On a loaded machine the ticker may lag right now: give it time. */
-  double deadline = mono_ms() + 1000;
-  while (t1 - t0 < 10 * MS && mono_ms() < deadline) {
+  uint64_t deadline = now_ms() + 1000;
+  while (t1 - t0 < 10 * MS && now_ms() < deadline) {
     sleep_us(1000);
     t1 = checked_read();
     p1 = precise();
@@ -318,10 +327,10 @@ static void value_advances(void **state) {
 static void values_within_bounds(void **state) {
   (void)state;
   wmiev__tick_clock_acquire();
-  double end = mono_ms() + 200;
+  uint64_t end = now_ms() + 200;
   int64_t prev = 0;
   int distinct = 0;
-  while (mono_ms() < end) {
+  while (now_ms() < end) {
     for (int i = 0; i < 100; i++) {
       int64_t v = checked_read();
       assert_true(v >= prev);
@@ -350,10 +359,10 @@ typedef struct mono_ctx {
 static void *monotonic_reader(void *arg) {
   mono_ctx *c = arg;
   int64_t prev = 0;
-  double end = mono_ms() + 150;
+  uint64_t end = now_ms() + 150;
   uint64_t n = 0;
   uint64_t slow = wmiev__tick_clock_slow_reads();
-  for (double now = mono_ms(); now < end; now = mono_ms()) {
+  for (uint64_t now = now_ms(); now < end; now = now_ms()) {
     /* Both threads pause in the same 5 ms of every 20: the ticker parks. */
     if ((long)now % 20 < 5) {
       sleep_us(1000);
@@ -411,23 +420,23 @@ static void parks_when_idle_and_wakes_on_read(void **state) {
   checked_read();
   wait_ticks(ticks, 1);
   uint64_t slow = wmiev__tick_clock_slow_reads();
-  double end = mono_ms() + 150;
-  while (mono_ms() < end) {
+  uint64_t end = now_ms() + 150;
+  while (now_ms() < end) {
     checked_read();
     assert_int_equal(wmiev__tick_clock_state(), WMIEV__TICK_RUNNING);
     sleep_us(500);
   }
   assert_true(wmiev__tick_clock_slow_reads() <= slow + 2);
   /* Left alone: not before 64 ticks (at least about 60 ms), but then. */
-  double last_read = mono_ms();
+  uint64_t last_read = now_ms();
   checked_read();
   sleep_us(30000);
   wmiev__tick_state now = wmiev__tick_clock_state();
-  if (mono_ms() - last_read < 55) {
+  if (now_ms() - last_read < 55) {
     assert_int_equal(now, WMIEV__TICK_RUNNING);
   }
   assert_true(wait_state(WMIEV__TICK_PARKED));
-  assert_true(mono_ms() - last_read >= 60);
+  assert_true(now_ms() - last_read >= 60);
   ticks = wmiev__tick_clock_ticks();
   sleep_us(20000);
   assert_int_equal(wmiev__tick_clock_ticks(), ticks); /* asleep */
@@ -468,9 +477,9 @@ static void thread_creation_failure_keeps_the_clock(void **state) {
   uint64_t slow = wmiev__tick_clock_slow_reads();
   int64_t first = checked_read();
   int64_t last = first;
-  double end = mono_ms() + 30;
+  uint64_t end = now_ms() + 30;
   int n = 1;
-  while (mono_ms() < end) {
+  while (now_ms() < end) {
     int64_t t = checked_read();
     assert_true(t >= last);
     last = t;
@@ -500,6 +509,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(reads_without_reference_are_direct, setup, teardown),
+      cmocka_unit_test_setup_teardown(system_clock_set_back, setup, teardown),
       cmocka_unit_test_setup_teardown(starts_on_first_read_stops_on_last_release, setup, teardown),
       cmocka_unit_test_setup_teardown(bus_holds_reference_for_default_clock_only, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_start_and_stop, setup, teardown),
