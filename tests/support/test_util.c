@@ -17,6 +17,12 @@ void sleep_ms(long ms) {
   }
 }
 
+int64_t windows_time_100ns(bool coarse) {
+  struct timespec ts;
+  clock_gettime(coarse ? CLOCK_REALTIME_COARSE : CLOCK_REALTIME, &ts);
+  return ((int64_t)ts.tv_sec + 11644473600LL) * 10000000LL + ts.tv_nsec / 100;
+}
+
 wmiev_status xor_method(wmiev_device *device, wmiev_irp *irp, uint32_t guid_index,
                         uint32_t instance_index, uint32_t method_id, uint32_t in_size,
                         uint32_t out_size, uint8_t *buffer, void *payload) {

@@ -1,11 +1,13 @@
 /*
  * Small helpers several test programs share (no cmocka: the stress program
- * uses them too): a monotonic clock and a sleep in milliseconds, and a
+ * uses them too): a monotonic clock and a sleep in milliseconds, the
+ * system time in Windows' units, and a
  * portable provider's method callback with a known answer.
  */
 #ifndef WMIEV_TEST_UTIL_H
 #define WMIEV_TEST_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <wmiev/wmiev.h>
@@ -14,6 +16,15 @@
 uint64_t now_ms(void);
 /* Sleeps at least `ms` milliseconds (resumed when a signal interrupts it). */
 void sleep_ms(long ms);
+
+/* The system time as Windows counts it (KeQuerySystemTime): 100-ns units
+ * since 1601-01-01, from CLOCK_REALTIME, or from CLOCK_REALTIME_COARSE (the
+ * kernel's tick-granular copy) when `coarse`. */
+int64_t windows_time_100ns(bool coarse);
+/* How far the tick clock (decisions D20) may lag a precise reading: a tick,
+ * or a kernel tick when it reads the coarse clock directly, plus however
+ * long a loaded machine delays the ticker. Generous; it is never ahead. */
+#define TICK_SLACK_100NS (50 * 10000LL)
 
 /* A deterministic pseudo-random sequence (xorshift64*) for tests that pick
  * sizes and actions: the next value from *state (which must not start at

@@ -35,6 +35,7 @@
 
 #include "debug_alloc.h"
 #include "status_assert.h"
+#include "test_util.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~7u)
 
@@ -228,12 +229,6 @@ typedef struct fixture {
   size_t ncleanup;
 } fixture;
 
-static int64_t now_100ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ((int64_t)ts.tv_sec + 11644473600LL) * 10000000LL + (int64_t)(ts.tv_nsec / 100);
-}
-
 static void dump(const char *what, const uint8_t *p, size_t n) {
   fprintf(stderr, "%s (%zu bytes):", what, n);
   for (size_t i = 0; i < n; i++) {
@@ -258,12 +253,6 @@ static void assert_bytes_eq(const uint8_t *got, const uint8_t *want, size_t n, c
   }
 }
 #define assert_bytes(got, want, n) assert_bytes_eq((got), (want), (n), __FILE__, __LINE__)
-
-/* How far the tick clock that stamps replies (KeQuerySystemTime's, decisions
- * D20) may lag a precise reading: a tick, or a kernel tick when it reads the
- * coarse clock directly, plus however long a loaded machine delays the
- * ticker. Generous; it is never ahead. */
-#define TICK_SLACK_100NS (50 * 10000LL)
 
 /* A data reply: the TimeStamp (16..24) must lie in [before - TICK_SLACK, after]
  * (precise readings around the request); the rest is golden. */
@@ -1053,9 +1042,9 @@ static void test_query_all_data_fixed(void **state) {
   fixture *f = *state;
   register_device(f->device);
   _Alignas(8) uint8_t buf[128];
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   query_all(f, buf, sizeof buf, WMIEV_STATUS_SUCCESS, 110);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_reply(buf, golden_all_fixed, sizeof golden_all_fixed, before, after);
   for (size_t i = sizeof golden_all_fixed; i < sizeof buf; i++) {
     assert_int_equal(buf[i], 0); /* nothing past BufferSize */
@@ -1077,9 +1066,9 @@ static void test_query_all_data_variable(void **state) {
   f->len[1] = 12;
   f->len[2] = 3;
   _Alignas(8) uint8_t buf[160];
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   query_all(f, buf, sizeof buf, WMIEV_STATUS_SUCCESS, 115);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_reply(buf, golden_all_variable, sizeof golden_all_variable, before, after);
   assert_query_call(&f->calls[0], f, 0, 3, false, 160 - 88, 88);
   wmiev_wnode_view view;
@@ -1095,9 +1084,9 @@ static void test_query_all_data_no_instances(void **state) {
   fixture *f = *state;
   f->guids[G_DATA].instance_count = 0;
   _Alignas(8) uint8_t buf[64];
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   query_all(f, buf, sizeof buf, WMIEV_STATUS_SUCCESS, 64);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   /* clang-format off */
   static const uint8_t want[] = {
       U32(64), U32(0), Z8, Z8, GUID_DATA_BYTES, U32(CLIENT_CONTEXT),
@@ -1173,9 +1162,9 @@ static void test_query_all_data_grow_and_retry(void **state) {
   WNODE_TOO_SMALL small;
   memcpy(&small, buf, sizeof small);
   assert_int_equal(small.WnodeHeader.Flags, WNODE_FLAG_TOO_SMALL);
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   query_all(f, buf, small.SizeNeeded, WMIEV_STATUS_SUCCESS, small.SizeNeeded);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_reply(buf, golden_all_fixed, sizeof golden_all_fixed, before, after);
 }
 
@@ -1205,10 +1194,10 @@ static void test_query_single_instance(void **state) {
   _Alignas(8) uint8_t buf[96];
   const GUID *guid = make_request(IRP_MN_QUERY_SINGLE_INSTANCE, 1, buf, sizeof buf);
   wmiev_io_status io;
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   assert_status(send(f->device, IRP_MN_QUERY_SINGLE_INSTANCE, guid, buf, sizeof buf, &io),
                 WMIEV_STATUS_SUCCESS);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_int_equal(io.Information, 76);
   assert_reply(buf, golden_single, sizeof golden_single, before, after);
   assert_query_call(&f->calls[0], f, 1, 1, false, 96 - 64, 64);
@@ -1303,10 +1292,10 @@ static void test_execute_method_in_place(void **state) {
   _Alignas(8) uint8_t buf[128];
   const GUID *guid = make_request(IRP_MN_EXECUTE_METHOD, 1, buf, sizeof buf);
   wmiev_io_status io;
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   assert_status(send(f->device, IRP_MN_EXECUTE_METHOD, guid, buf, sizeof buf, &io),
                 WMIEV_STATUS_SUCCESS);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_int_equal(io.Information, 81);
   assert_reply(buf, golden_method, sizeof golden_method, before, after);
   const call *c = &f->calls[0];
@@ -1701,10 +1690,10 @@ static void test_pended_completed_by_thread(void **state) {
   register_device(f->device);
   f->act = ACT_PEND_THREAD;
   _Alignas(8) uint8_t buf[128];
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   /* The sender waits for the other thread's completion. */
   query_all(f, buf, sizeof buf, WMIEV_STATUS_SUCCESS, 110);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_int_equal(pthread_join(f->thread, NULL), 0);
   f->thread_started = false;
   assert_reply(buf, golden_all_fixed, sizeof golden_all_fixed, before, after);
@@ -1780,10 +1769,10 @@ static void test_double_completion(void **state) {
   _Alignas(8) uint8_t buf[96];
   const GUID *guid = make_request(IRP_MN_QUERY_SINGLE_INSTANCE, 1, buf, sizeof buf);
   wmiev_io_status io;
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   assert_status(send(f->device, IRP_MN_QUERY_SINGLE_INSTANCE, guid, buf, sizeof buf, &io),
                 WMIEV_STATUS_SUCCESS);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   expect_violation(f, WMIEV_VIOLATION_COMPLETED_TWICE);
   assert_int_equal(f->ncompletes, 2);
   assert_status(f->completes[0], WMIEV_STATUS_SUCCESS);
@@ -1797,10 +1786,10 @@ static void test_double_completion(void **state) {
   f->len[0] = 5;
   f->len[1] = 12;
   f->len[2] = 3;
-  before = now_100ns();
+  before = windows_time_100ns(false);
   _Alignas(8) uint8_t all[160];
   query_all(f, all, sizeof all, WMIEV_STATUS_SUCCESS, 115);
-  after = now_100ns();
+  after = windows_time_100ns(false);
   expect_violation(f, WMIEV_VIOLATION_COMPLETED_TWICE);
   assert_reply(all, golden_all_variable, sizeof golden_all_variable, before, after);
 }
@@ -1833,12 +1822,12 @@ static void test_hand_built_irp_deferred(void **state) {
                 WMIEV_STATUS_PENDING);
   assert_int_equal(disposition, WMIEV_IRP_PROCESSED);
   assert_query_call(&f->calls[0], f, 0, 3, false, 128 - 88, 88);
-  int64_t before = now_100ns();
+  int64_t before = windows_time_100ns(false);
   f->act = ACT_COMPLETE;
   assert_status(finish_query(f, f->deferred.device, f->deferred.irp, 0, 3, f->deferred.lengths,
                              f->deferred.avail, f->deferred.buffer),
                 WMIEV_STATUS_SUCCESS);
-  int64_t after = now_100ns();
+  int64_t after = windows_time_100ns(false);
   assert_status(irp.IoStatus.Status, WMIEV_STATUS_SUCCESS);
   assert_int_equal(irp.IoStatus.Information, 110);
   assert_reply(buf, golden_all_fixed, sizeof golden_all_fixed, before, after);
@@ -1847,10 +1836,10 @@ static void test_hand_built_irp_deferred(void **state) {
   f->len[1] = 12;
   make_request(IRP_MN_QUERY_SINGLE_INSTANCE, 1, buf, sizeof buf);
   irp = hand_irp(f->device, IRP_MN_QUERY_SINGLE_INSTANCE, &guid_data, buf, 96);
-  before = now_100ns();
+  before = windows_time_100ns(false);
   assert_status(wmiev_wmilib_system_control(&f->ctx, f->device, &irp, &disposition),
                 WMIEV_STATUS_SUCCESS);
-  after = now_100ns();
+  after = windows_time_100ns(false);
   assert_int_equal(disposition, WMIEV_IRP_PROCESSED);
   assert_int_equal(irp.IoStatus.Information, 76);
   assert_reply(buf, golden_single, sizeof golden_single, before, after);
@@ -1862,10 +1851,10 @@ static void test_hand_built_irp_deferred(void **state) {
   }
   make_request(IRP_MN_EXECUTE_METHOD, 1, buf, sizeof buf);
   irp = hand_irp(f->device, IRP_MN_EXECUTE_METHOD, &guid_method, buf, sizeof buf);
-  before = now_100ns();
+  before = windows_time_100ns(false);
   assert_status(wmiev_wmilib_system_control(&f->ctx, f->device, &irp, &disposition),
                 WMIEV_STATUS_SUCCESS);
-  after = now_100ns();
+  after = windows_time_100ns(false);
   assert_int_equal(irp.IoStatus.Information, 81);
   assert_reply(buf, golden_method, sizeof golden_method, before, after);
 }
