@@ -21,7 +21,8 @@
  * sides is sequentially consistent instead (their single total order does
  * what the fence did): three exchanges per delivery instead of none.
  *
- * A thread that finds the table full, or nests deliveries deeper than
+ * A thread that finds the table full, or cannot get a thread-exit hook
+ * (wmiev__at_thread_exit() failed), or nests deliveries deeper than
  * WMIEV__NEST_MAX, uses the per-GUID reader count and per-subscription pins
  * instead (atomic read-modify-writes; the scheme before D22).
  */
