@@ -1187,7 +1187,8 @@ typedef struct churn_sub {
 struct churn {
   fixture *f;
   wmiev_source *src;
-  bool firer_fallback; /* the firer delivers without a thread record */
+  bool fallback; /* the delivering thread (the firer when sync, else the dispatcher)
+                    delivers without a thread record */
   atomic_bool stop;
   atomic_uint errors; /* callbacks after unsubscribe */
   atomic_uint bad;    /* unexpected statuses */
@@ -1225,7 +1226,7 @@ uint32_t wmiev__thread_states_in_use(void);
 static void *churn_firer(void *arg) {
   churn *ch = arg;
   uint32_t seq = 0;
-  if (ch->firer_fallback) {
+  if (ch->fallback && !pumped(ch->f)) {
     wmiev__thread_state_test_refuse();
   }
   while (!atomic_load(&ch->stop)) {
@@ -1245,11 +1246,15 @@ static void *churn_firer(void *arg) {
 
 typedef struct dispatcher {
   fixture *f;
+  bool fallback; /* deliver without a thread record */
   atomic_bool stop;
 } dispatcher;
 
 static void *dispatcher_main(void *arg) {
   dispatcher *d = arg;
+  if (d->fallback) {
+    wmiev__thread_state_test_refuse();
+  }
   while (!atomic_load(&d->stop)) {
     if (wmiev_bus_dispatch(d->f->bus, 64) == 0) {
       sched_yield();
@@ -1264,14 +1269,14 @@ static void *dispatcher_main(void *arg) {
  * at most the rounds it overlaps). */
 #define CHURN_RETIRED_MAX 24u
 
-static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base, bool firer_fallback) {
+static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base, bool fallback) {
   f->opts.queue_capacity = 256;
   bus_start_mode(f, mode);
   tprov *a = toaster(f, 'A', 1);
   churn *ch = calloc(1, sizeof *ch);
   assert_non_null(ch);
   ch->f = f;
-  ch->firer_fallback = firer_fallback;
+  ch->fallback = fallback;
   ch->src = src_open(f, a, &guid_ev);
   atomic_init(&ch->stop, false);
   atomic_init(&ch->errors, 0);
@@ -1297,7 +1302,7 @@ static void unsubscribe_race(fixture *f, wmiev_delivery mode, bool base, bool fi
                   WMIEV_STATUS_SUCCESS);
   }
   uint64_t live = debug_alloc_live_count(f->d);
-  dispatcher disp = {.f = f};
+  dispatcher disp = {.f = f, .fallback = fallback};
   atomic_init(&disp.stop, false);
   pthread_t firer, dt;
   bool with_dispatcher = mode != WMIEV_DELIVERY_SYNC;
@@ -1405,8 +1410,9 @@ static void test_unsubscribe_race_sync_enable_churn(void **state) {
 static void test_unsubscribe_race_pumped(void **state) {
   unsubscribe_race(*state, WMIEV_DELIVERY_PUMPED, true, false);
 }
-/* The same with the firing thread on the fallback (no thread record: a
- * process with more threads than records, or nesting deeper than one). */
+/* The same with the delivering thread (the firer, the dispatcher) on the
+ * fallback (no thread record: a process with more threads than records,
+ * or nesting deeper than 16). */
 static void test_unsubscribe_race_sync_fallback(void **state) {
   unsubscribe_race(*state, WMIEV_DELIVERY_SYNC, true, true);
 }
