@@ -252,20 +252,27 @@ static void assert_same_event(const got *a, const got *b) {
 
 /* A delivered event is the WNODE WmiFireEvent builds (spec §2.8 worked
  * layout), written out here field by field, and its view is the validator's. */
+/* The WNODE WmiFireEvent builds, written out field by field: 64 + size
+ * bytes at w, the data pattern(seed). */
+static void fill_fire_wnode(uint8_t *w, const GUID *guid, uint32_t provider_id, uint32_t index,
+                            bool pdo, int64_t ts, uint32_t size, uint32_t seed) {
+  memset(w, 0, 64);
+  put32(w, 0, 64u + size);                     /* BufferSize */
+  put32(w, 4, provider_id);                    /* ProviderId */
+  memcpy(w + 16, &ts, 8);                      /* TimeStamp */
+  memcpy(w + 24, guid, 16);                    /* Guid */
+  put32(w, 44, 0x8au | (pdo ? 0x10000u : 0u)); /* SINGLE_INSTANCE|EVENT_ITEM|STATIC[|PDO] */
+  put32(w, 52, index);                         /* InstanceIndex */
+  put32(w, 56, 64);                            /* DataBlockOffset */
+  put32(w, 60, size);                          /* SizeDataBlock */
+  pattern(w + 64, size, seed);
+}
+
 static void assert_fire_wnode(const got *g, const GUID *guid, uint32_t provider_id, uint32_t index,
                               bool pdo, int64_t ts, uint32_t size, uint32_t seed) {
   uint8_t want[4200];
   assert_true(64u + size <= sizeof want);
-  memset(want, 0, 64);
-  put32(want, 0, 64u + size);                     /* BufferSize */
-  put32(want, 4, provider_id);                    /* ProviderId */
-  memcpy(want + 16, &ts, 8);                      /* TimeStamp */
-  memcpy(want + 24, guid, 16);                    /* Guid */
-  put32(want, 44, 0x8au | (pdo ? 0x10000u : 0u)); /* SINGLE_INSTANCE|EVENT_ITEM|STATIC[|PDO] */
-  put32(want, 52, index);                         /* InstanceIndex */
-  put32(want, 56, 64);                            /* DataBlockOffset */
-  put32(want, 60, size);                          /* SizeDataBlock */
-  pattern(want + 64, size, seed);
+  fill_fire_wnode(want, guid, provider_id, index, pdo, ts, size, seed);
   assert_int_equal(g->wnode_size, 64u + size);
   assert_memory_equal(g->wnode, want, 64u + size);
   assert_guid_equal(&g->guid, guid);
@@ -2207,15 +2214,7 @@ static void write_fire_wnode(fixture *f, tprov *p, const GUID *g, uint32_t index
                              uint32_t size, uint32_t seed) {
   uint8_t *w = wmiev_bus_alloc_event(f->bus, 64u + size);
   assert_non_null(w);
-  memset(w, 0, 64);
-  put32(w, 0, 64u + size);                     /* BufferSize */
-  put32(w, 4, pid(p));                         /* ProviderId */
-  memcpy(w + 24, g, 16);                       /* Guid */
-  put32(w, 44, 0x8au | (pdo ? 0x10000u : 0u)); /* SINGLE_INSTANCE|EVENT_ITEM|STATIC[|PDO] */
-  put32(w, 52, index);                         /* InstanceIndex */
-  put32(w, 56, 64);                            /* DataBlockOffset */
-  put32(w, 60, size);                          /* SizeDataBlock */
-  pattern(w + 64, size, seed);
+  fill_fire_wnode(w, g, pid(p), index, pdo, 0, size, seed); /* the bus stamps the time */
   assert_status(wmiev_bus_write_event(f->bus, w, NULL), WMIEV_STATUS_SUCCESS);
 }
 
