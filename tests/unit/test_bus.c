@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/bus_internal.h" /* the queue, for the dispatch that waits for a commit */
 #include "bus_fixture.h"
 #include "wnode_params.h"
 
@@ -1483,6 +1484,85 @@ static void test_dispatch_spin_takes_a_stream(void **state) {
   wmiev_bus_set_wakeup(f->bus, NULL, NULL);
 }
 
+/* A dispatch that finds a record reserved and not yet committed waits for
+ * the commit and delivers it (its producer saw the consumer awake and will
+ * not wake it), then goes idle, so the next event calls the hook again
+ * (deliver.c, dispatch_held). The producer is played by hand through the
+ * queue, which is the only way to hold a record between reservation and
+ * commit. */
+typedef struct dispatch_call {
+  wmiev_bus *bus;
+  size_t taken;
+  atomic_bool done;
+} dispatch_call;
+
+static void *dispatch_main(void *arg) {
+  dispatch_call *c = arg;
+  c->taken = wmiev_bus_dispatch(c->bus, 0);
+  atomic_store(&c->done, true);
+  return NULL;
+}
+
+static void test_dispatch_waits_for_commit(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  tprov *a = toaster(f, 'A', 1);
+  sink *s = subscribe(f, NULL, &guid_ev);
+  hook_calls = 0;
+  wmiev_bus_set_wakeup(f->bus, counting_hook, NULL);
+  assert_status(fire_seq(f, a, 0), WMIEV_STATUS_SUCCESS); /* makes the GUID's slot */
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 1);
+  assert_int_equal(hook_calls, 1);
+
+  /* Count the call and reserve, as fire.c does, and stop before the commit. */
+  bus_guid *g = wmiev__bus_guid_find(f->bus, &guid_ev);
+  wmiev__mutex_lock(&f->bus->lock);
+  WMIEV__COUNT(f->bus, g, fired);
+  wmiev__mutex_unlock(&f->bus->lock);
+  wmiev__queue_ticket t;
+  assert_true(wmiev__queue_reserve(&f->bus->queue, 4, WMIEV__QUEUED_FIRE, &t));
+  assert_true(t.wake); /* the consumer was idle */
+  t.record->guid_slot = g->slot;
+  t.record->provider_id = pid(a);
+  t.record->instance_index = 0;
+  t.record->timestamp = 1;
+  uint32_t seq = 7;
+  memcpy(t.record + 1, &seq, sizeof seq);
+
+  dispatch_call c = {f->bus, 0, false};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, dispatch_main, &c), 0);
+  sleep_ms(20);
+  assert_false(atomic_load(&c.done)); /* waiting for the commit, not returned */
+  assert_int_equal(s->n, 1);
+  wmiev__queue_commit(&t);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_int_equal(c.taken, 1);
+  assert_int_equal(s->n, 2);
+  assert_int_equal(seq_of(&s->ev[1]), 7);
+  assert_int_equal(hook_calls, 1); /* (the producer would call it now: t.wake) */
+
+  /* The dispatch went idle: the next event wakes the consumer again. */
+  assert_status(fire_seq(f, a, 8), WMIEV_STATUS_SUCCESS);
+  assert_int_equal(hook_calls, 2);
+  assert_int_equal(wmiev_bus_dispatch(f->bus, 0), 1);
+  wmiev_bus_set_wakeup(f->bus, NULL, NULL);
+}
+
+/* wmiev_bus_dispatch_spin() on an empty queue polls for spin_ns, then
+ * returns 0 (it looks once a microsecond meanwhile, D24). */
+static void test_dispatch_spin_times_out(void **state) {
+  fixture *f = *state;
+  bus_start_mode(f, WMIEV_DELIVERY_PUMPED);
+  (void)toaster(f, 'A', 1);
+  (void)subscribe(f, NULL, &guid_ev);
+  uint64_t start = now_ms();
+  assert_int_equal(wmiev_bus_dispatch_spin(f->bus, 10, 20u * 1000u * 1000u), 0);
+  uint64_t elapsed = now_ms() - start;
+  assert_true(elapsed >= 19); /* 20 ms, less the clocks' rounding */
+  assert_true(elapsed < 2000);
+}
+
 static void test_pumped_queue_bytes(void **state) {
   fixture *f = *state;
   f->opts.queue_bytes = 2 * (24 + 1024); /* two events of the maximum size (queue.h) */
@@ -2459,6 +2539,8 @@ int main(void) {
       T(test_wakeup_hook_protocol),
       T(test_has_wakeup_during_replacement),
       T(test_dispatch_spin_takes_a_stream),
+      T(test_dispatch_waits_for_commit),
+      T(test_dispatch_spin_times_out),
       T(test_pumped_order_follows_happens_before),
       T(test_pumped_queue_full),
       T(test_pumped_queue_bytes),
