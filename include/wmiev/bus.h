@@ -55,17 +55,17 @@ typedef struct wmiev_clock {
 
 /** Something the bus accepted but Windows' documentation says should not happen. */
 typedef enum wmiev_warning {
-  WMIEV_WARN_NOT_ENABLED = 1,       /**< fired for a GUID nobody subscribed to (not delivered) */
-  WMIEV_WARN_PROVIDER_NOT_ENABLED,  /**< GUID has consumers, but this provider was not enabled */
-  WMIEV_WARN_STATIC_FOR_DYNAMIC,    /**< static-name event for a dynamic-name block */
-  WMIEV_WARN_DYNAMIC_FOR_STATIC,    /**< dynamic-name event for a static-name block */
-  WMIEV_WARN_PDO_FLAG_MISMATCH,     /**< PDO_INSTANCE_NAMES set or clear against the registration */
-  WMIEV_WARN_TARGET_GUID_MISMATCH,  /**< event reference: Guid != TargetGuid */
-  WMIEV_WARN_UNDEFINED_FLAGS,       /**< undefined WNODE flag bits */
-  WMIEV_WARN_ENABLE_FAILED,         /**< a provider failed ENABLE_EVENTS/COLLECTION, or a DISABLE
-                                         failed for want of memory (the provider stays enabled) */
-  WMIEV_WARN_REFERENCE_FAILED,      /**< the query behind an event reference failed */
-  WMIEV_WARN_COUNT_                 /**< number of kinds + 1 (array sizing) */
+  WMIEV_WARN_NOT_ENABLED = 1,      /**< fired for a GUID nobody subscribed to (not delivered) */
+  WMIEV_WARN_PROVIDER_NOT_ENABLED, /**< GUID has consumers, but this provider was not enabled */
+  WMIEV_WARN_STATIC_FOR_DYNAMIC,   /**< static-name event for a dynamic-name block */
+  WMIEV_WARN_DYNAMIC_FOR_STATIC,   /**< dynamic-name event for a static-name block */
+  WMIEV_WARN_PDO_FLAG_MISMATCH,    /**< PDO_INSTANCE_NAMES set or clear against the registration */
+  WMIEV_WARN_TARGET_GUID_MISMATCH, /**< event reference: Guid != TargetGuid */
+  WMIEV_WARN_UNDEFINED_FLAGS,      /**< undefined WNODE flag bits */
+  WMIEV_WARN_ENABLE_FAILED,        /**< a provider failed ENABLE_EVENTS/COLLECTION, or a DISABLE
+                                        failed for want of memory (the provider stays enabled) */
+  WMIEV_WARN_REFERENCE_FAILED,     /**< the query behind an event reference failed */
+  WMIEV_WARN_COUNT_                /**< number of kinds + 1 (array sizing) */
 } wmiev_warning;
 
 /** Why an event was rejected (the fire call returned a failure). */
@@ -73,17 +73,18 @@ typedef enum wmiev_reject_reason {
   WMIEV_REJECT_MALFORMED = 0,       /**< the validator refused the WNODE */
   WMIEV_REJECT_TOO_LARGE,           /**< over the bus's max_event_size: STATUS_BUFFER_OVERFLOW */
   WMIEV_REJECT_UNKNOWN_PROVIDER,    /**< ProviderId names no device: STATUS_DEVICE_DOES_NOT_EXIST */
-  WMIEV_REJECT_GUID_NOT_REGISTERED, /**< that provider has no such block: STATUS_WMI_GUID_NOT_FOUND */
-  WMIEV_REJECT_BAD_INSTANCE,        /**< static index >= instance count: STATUS_WMI_INSTANCE_NOT_FOUND */
-  WMIEV_REJECT_STRICT,              /**< a warning, turned into a rejection by strict mode */
+  WMIEV_REJECT_GUID_NOT_REGISTERED, /**< that provider has no such block: STATUS_WMI_GUID_NOT_FOUND
+                                     */
+  WMIEV_REJECT_BAD_INSTANCE, /**< static index >= instance count: STATUS_WMI_INSTANCE_NOT_FOUND */
+  WMIEV_REJECT_STRICT,       /**< a warning, turned into a rejection by strict mode */
   WMIEV_REJECT_COUNT_
 } wmiev_reject_reason;
 
 /** Counters, per bus or per GUID. Every fired event ends in exactly one of
  *  rejected, not_enabled, traced, dropped, discarded, reference_failed, delivered. */
 typedef struct wmiev_bus_stats {
-  uint64_t fired;            /**< fire calls (write_event and fire_event) */
-  uint64_t rejected;         /**< failed fire calls (sum of rejected_by) */
+  uint64_t fired;    /**< fire calls (write_event and fire_event) */
+  uint64_t rejected; /**< failed fire calls (sum of rejected_by) */
   uint64_t rejected_by[WMIEV_REJECT_COUNT_];
   uint64_t not_enabled;      /**< no subscriber when fired: not delivered, STATUS_SUCCESS */
   uint64_t traced;           /**< TRACED_GUID events: for an ETW logger, never delivered */
@@ -93,33 +94,35 @@ typedef struct wmiev_bus_stats {
   uint64_t delivered;        /**< events that reached at least one subscriber */
   uint64_t callbacks;        /**< subscriber callbacks run (fan-out counted) */
   uint64_t warnings[WMIEV_WARN_COUNT_];
-  uint64_t enables_sent;     /**< IRP_MN_ENABLE_EVENTS sent (successful or not) */
+  uint64_t enables_sent; /**< IRP_MN_ENABLE_EVENTS sent (successful or not) */
   uint64_t disables_sent;
   uint64_t collection_enables_sent;
   uint64_t collection_disables_sent;
-  uint64_t queued_now;       /**< events in the queue (bus stats only) */
-  uint64_t queue_peak;       /**< most events ever queued at once (bus stats only) */
+  uint64_t queued_now; /**< events in the queue (bus stats only) */
+  uint64_t queue_peak; /**< most events ever queued at once (bus stats only) */
 } wmiev_bus_stats;
 
 /** Options of wmiev_bus_create(). Zero-initialise, then set what you need. */
 typedef struct wmiev_bus_options {
   wmiev_delivery delivery;
   const wmiev_allocator *allocator; /**< NULL: malloc; also used by the registry */
-  uint32_t max_event_size;  /**< largest WNODE accepted, bytes; 0 means 1024 (the documented default) */
-  uint32_t queue_capacity;  /**< most events queued at once; 0 means 4096 */
-  uint32_t queue_bytes;     /**< queue memory; 0 means queue_capacity * (96 + 64); at least two
-                                 max events, rounded up to 8; at most 4 GiB - 8 (the default for
-                                 a queue_capacity above 26 843 545 is larger: then set it) */
-  bool strict;              /**< warnings about mismatches become rejections */
-  wmiev_clock clock;        /**< NULL now: the tick clock (D20), or the system clock read
-                                 precisely with precise_clock */
+  uint32_t
+      max_event_size; /**< largest WNODE accepted, bytes; 0 means 1024 (the documented default) */
+  uint32_t queue_capacity; /**< most events queued at once; 0 means 4096 */
+  uint32_t queue_bytes;    /**< queue memory; 0 means queue_capacity * 160 (a 64-byte event
+                                takes 88, with room to spare); at least two
+                                max events, rounded up to 8; at most 4 GiB - 8 (the default for
+                                a queue_capacity above 26 843 545 is larger: then set it) */
+  bool strict;             /**< warnings about mismatches become rejections */
+  wmiev_clock clock;       /**< NULL now: the tick clock (D20), or the system clock read
+                                precisely with precise_clock */
   /** With no clock given: read the system time precisely for every event
    *  (about 23 ns here) instead of the tick-granular time Windows stamps
    *  events with (KeQuerySystemTime; here the library's tick clock: one
    *  load, 1 ms steps, kept by a background thread while it is read).
    *  docs/decisions.md D18, D20; docs/threading.md. */
   bool precise_clock;
-  uint32_t irp_timeout_ms;  /**< passed to the registry (0: 5000) */
+  uint32_t irp_timeout_ms; /**< passed to the registry (0: 5000) */
   /** Called for every warning, outside library locks, on the thread that caused it. */
   void (*on_warning)(wmiev_warning warning, const char *message, void *ctx);
   void *warning_ctx;
@@ -232,8 +235,7 @@ WMIEV_EXTERN wmiev_status wmiev_bus_write_event(wmiev_bus *bus, void *wnode, wmi
  */
 WMIEV_EXTERN wmiev_status wmiev_bus_fire_event(wmiev_bus *bus, wmiev_device *device,
                                                const GUID *guid, uint32_t instance_index,
-                                               const void *data, uint32_t size,
-                                               wmiev_diag *diag);
+                                               const void *data, uint32_t size, wmiev_diag *diag);
 
 /* ---- Consuming ---------------------------------------------------------------- */
 
@@ -261,9 +263,9 @@ typedef struct wmiev_event {
    *  fired as a WNODE (and on Windows, always), the data inside that WNODE. */
   const void *data;
   uint32_t data_size;
-  uint64_t lost_before;       /**< events this subscriber lost (queue full) since its last one */
-  bool from_reference;        /**< delivered by resolving a WNODE_EVENT_REFERENCE */
-  void *internal;             /**< library-private */
+  uint64_t lost_before; /**< events this subscriber lost (queue full) since its last one */
+  bool from_reference;  /**< delivered by resolving a WNODE_EVENT_REFERENCE */
+  void *internal;       /**< library-private */
 } wmiev_event;
 
 /**
@@ -389,8 +391,7 @@ WMIEV_EXTERN size_t wmiev_bus_dispatch(wmiev_bus *bus, size_t max_events);
  *        Windows: always 0.
  * @return the number of events taken from the queue.
  */
-WMIEV_EXTERN size_t wmiev_bus_dispatch_spin(wmiev_bus *bus, size_t max_events,
-                                            uint32_t spin_ns);
+WMIEV_EXTERN size_t wmiev_bus_dispatch_spin(wmiev_bus *bus, size_t max_events, uint32_t spin_ns);
 
 /** @brief Events waiting in the queue. */
 WMIEV_EXTERN size_t wmiev_bus_pending(wmiev_bus *bus);
@@ -400,8 +401,7 @@ WMIEV_EXTERN void wmiev_bus_get_stats(wmiev_bus *bus, wmiev_bus_stats *out);
 
 /** @brief Counters of one GUID: zeros for a GUID the bus never saw (one that
  *         no provider registered and no consumer subscribed to or opened). */
-WMIEV_EXTERN void wmiev_bus_get_guid_stats(wmiev_bus *bus, const GUID *guid,
-                                           wmiev_bus_stats *out);
+WMIEV_EXTERN void wmiev_bus_get_guid_stats(wmiev_bus *bus, const GUID *guid, wmiev_bus_stats *out);
 
 /** @brief Name of a warning or rejection reason, for logs. */
 WMIEV_EXTERN const char *wmiev_warning_name(wmiev_warning warning);

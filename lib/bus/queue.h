@@ -20,8 +20,9 @@
  *   2. the producer writes the rest of the header and the payload, no lock;
  *   3. commit: a release store of the first header word without BUSY;
  *   4. the consumer reads records below `tail_pos` (acquire) in order: a
- *      BUSY one ends the pass (its producer wakes the consumer after its
- *      commit; fire.c), a filler sends it to the start of the ring. It gives
+ *      BUSY one ends the pass (a dispatch that is running waits for its
+ *      commit, deliver.c; an idle consumer is woken by that producer after
+ *      the commit, fire.c), a filler sends it to the start of the ring. It gives
  *      the bytes back by publishing `head_pos` / `head_count` (release).
  * Positions count bytes (fillers included) and records since creation, in
  * 64 bits: they never wrap, so a stale copy only ever sees less room than
@@ -57,7 +58,7 @@ typedef struct wmiev__queued {
 
 _Static_assert(sizeof(wmiev__queued) == 24, "queue record header must stay 24 bytes");
 
-/* Payloads are below 2^26 bytes (max_event_size is capped there). */
+/* Payloads are at most 2^26 bytes (max_event_size is capped there). */
 #define WMIEV__QUEUED_KIND_SHIFT 30u
 #define WMIEV__QUEUED_BUSY (1u << 29)
 #define WMIEV__QUEUED_SIZE_MASK (WMIEV__QUEUED_BUSY - 1u)
@@ -123,7 +124,7 @@ void wmiev__queue_init(wmiev__queue *q, uint8_t *ring, uint32_t bytes, uint32_t 
 
 /* ---- Producers (any thread, any number at once) --------------------------------------- */
 
-/* Claims room for a record with `payload` bytes (< 2^26) of `kind`; false
+/* Claims room for a record with `payload` bytes (<= 2^26) of `kind`; false
  * when full (events or bytes). On success the caller fills in the header
  * (all but size_kind) and the payload, then commits. */
 bool wmiev__queue_reserve(wmiev__queue *q, uint32_t payload, wmiev__queued_kind kind,

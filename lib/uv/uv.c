@@ -5,9 +5,10 @@
  * any number of sends into one callback); the callback on the loop thread
  * drains up to `batch` events with wmiev_bus_dispatch_spin(), which keeps
  * polling an empty queue for `spin_ns` before it gives up (no wakeup per
- * short gap in a stream), then, if more are queued, sends to itself again
- * so that timers and I/O get their turn between batches instead of being
- * starved by a busy producer.
+ * short gap in a stream). A dispatch stopped by the batch with events left
+ * calls the hook itself, so the loop sends to itself again and timers and
+ * I/O get their turn between batches instead of being starved by a busy
+ * producer.
  *
  * This is the only .c file that includes <uv.h>. The attachment is allocated
  * with the bus's allocator (through wmiev_bus_alloc_event), so the tests'
@@ -57,14 +58,11 @@ static void wake(void *ctx) {
 
 static void on_async(uv_async_t *handle) {
   wmiev_uv *a = handle->data;
+  /* Events left over the batch get another turn on the next iteration:
+   * a dispatch stopped by its budget calls the hook (wake(), above) itself,
+   * and one that ran out of events has marked the consumer idle, so the
+   * next event calls it (decisions D23). */
   (void)wmiev_bus_dispatch_spin(a->bus, a->batch, a->spin_ns);
-  /* Events left (over the batch, or fired by the callbacks themselves after
-   * the bus's wake-pending flag was already set) get another turn on the
-   * next iteration. Not after a detach from inside a callback: the handle
-   * is closing. */
-  if (!uv_is_closing((uv_handle_t *)handle) && wmiev_bus_pending(a->bus) != 0) {
-    (void)uv_async_send(handle);
-  }
 }
 
 static void on_async_closed(uv_handle_t *handle) {

@@ -761,9 +761,9 @@ static void fire_from_callback_chain(void **state) {
 }
 
 /* A detach from inside a callback stops the attachment (its close callback
- * runs after the callback), and a later attachment still wakes up, although
- * the bus was left with its wake-pending flag set: an event fired inside the
- * callback raised a wakeup that the running dispatch consumed itself. */
+ * runs after the callback), the event a callback fired before it is taken
+ * by the same dispatch (it saw the consumer awake and raised no wakeup), and
+ * a later attachment is woken by the next event. */
 static void detach_in_callback_then_reattach(void **state) {
   (void)state;
   fixture *f = fixture_create(WMIEV_DELIVERY_LIBUV, 0, 0);
@@ -780,7 +780,7 @@ static void detach_in_callback_then_reattach(void **state) {
   assert_int_equal(wmiev_bus_pending(f->bus), 0);
 
   attach(f, 0);
-  assert_int_equal(uv_run(&f->loop, UV_RUN_NOWAIT), 1); /* the attach's own wakeup */
+  assert_int_equal(uv_run(&f->loop, UV_RUN_NOWAIT), 1); /* nothing queued; its handle is active */
   assert_status(fire_one(f, p, 2, 0), WMIEV_STATUS_SUCCESS);
   target_calls = 3;
   run_until(f, sub00_reached_target, 5000);
