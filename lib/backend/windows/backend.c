@@ -42,10 +42,12 @@ void wmiev__win_free(void *p) {
 }
 
 NTSTATUS wmiev__win_string_copy(UNICODE_STRING *s, const uint16_t *units, size_t count) {
-  size_t bytes = count * sizeof(WCHAR);
-  if (bytes > WMIEV_NAME_MAX_BYTES) {
+  /* The count is checked before it is multiplied: on a 32-bit kernel a huge
+   * count would wrap to a small size and be copied truncated. */
+  if (count > WMIEV_NAME_MAX_BYTES / sizeof(WCHAR)) {
     return STATUS_NAME_TOO_LONG;
   }
+  size_t bytes = count * sizeof(WCHAR);
   PWCH copy = wmiev__win_alloc(bytes != 0 ? bytes : sizeof(WCHAR));
   if (copy == NULL) {
     return STATUS_INSUFFICIENT_RESOURCES;
@@ -74,9 +76,7 @@ static const wmiev_allocator pool_allocator = {pool_alloc, pool_free, NULL};
 
 /* Portable code allocates through this (there is no malloc in a driver):
  * nonpaged pool with the wmiev tag, IRQL <= DISPATCH_LEVEL. */
-const wmiev_allocator *wmiev_allocator_default(void) {
-  return &pool_allocator;
-}
+const wmiev_allocator *wmiev_allocator_default(void) { return &pool_allocator; }
 
 wmiev_status wmiev__win_fail(wmiev_diag *diag, wmiev_status status, const char *routine) {
   return wmiev_diag_set(diag, status, routine, 0, "%s returned %s (0x%08x)", routine,
@@ -131,9 +131,7 @@ void wmiev_bus_destroy(wmiev_bus *bus) {
   wmiev__win_free(bus);
 }
 
-wmiev_registry *wmiev_bus_registry(wmiev_bus *bus) {
-  return bus != NULL ? &bus->registry : NULL;
-}
+wmiev_registry *wmiev_bus_registry(wmiev_bus *bus) { return bus != NULL ? &bus->registry : NULL; }
 
 int64_t wmiev_bus_now(wmiev_bus *bus) {
   if (bus != NULL && bus->options.clock.now != NULL) {
@@ -208,7 +206,6 @@ bool wmiev_bus_has_wakeup(wmiev_bus *bus) {
   return false;
 }
 
-
 /* ---- The registry: WMI's own on Windows ------------------------------------------------- */
 /*
  * The in-process registry stands in for the kernel's WMI service; on Windows
@@ -225,9 +222,7 @@ wmiev_status wmiev_registry_create(const wmiev_registry_options *options, wmiev_
   return WMIEV_STATUS_NOT_SUPPORTED;
 }
 
-void wmiev_registry_destroy(wmiev_registry *registry) {
-  (void)registry;
-}
+void wmiev_registry_destroy(wmiev_registry *registry) { (void)registry; }
 
 wmiev_status wmiev_device_create(wmiev_registry *registry, const wmiev_device_options *options,
                                  wmiev_device **out) {

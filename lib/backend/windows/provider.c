@@ -155,8 +155,7 @@ static NTSTATUS fail_irp(PDEVICE_OBJECT device_object, PIRP irp, struct wmiev_pr
  * lock, and are never unlinked before the provider is freed, so a source
  * may keep a pointer to its record and read it without a lock.
  */
-static struct wmiev__win_event_state *find_event_state(struct wmiev_provider *p,
-                                                       const GUID *guid) {
+static struct wmiev__win_event_state *find_event_state(struct wmiev_provider *p, const GUID *guid) {
   struct wmiev__win_event_state *e = p->events;
   while (e != NULL && !wmiev_guid_equal(&e->guid, guid)) {
     e = e->next;
@@ -241,6 +240,9 @@ static void free_event_states(struct wmiev_provider *p) {
 /* Replaces @p s's buffer with a pool copy of @p units, unless it already
  * holds exactly that (WMI reads the string during each REGINFO request). */
 static NTSTATUS keep_string(UNICODE_STRING *s, const uint16_t *units, size_t count) {
+  if (count > WMIEV_NAME_MAX_BYTES / sizeof(WCHAR)) {
+    return STATUS_NAME_TOO_LONG; /* before the product below can wrap (32-bit) */
+  }
   size_t bytes = count * sizeof(WCHAR);
   if (s->Buffer != NULL && s->Length == bytes &&
       RtlCompareMemory(s->Buffer, units, bytes) == bytes) {
@@ -267,10 +269,11 @@ static NTSTATUS default_registry_path(struct wmiev_provider *p) {
   PDRIVER_OBJECT driver = p->device.wdm->DriverObject;
   const UNICODE_STRING *service = &driver->DriverExtension->ServiceKeyName;
   size_t units = prefix_units + service->Length / sizeof(WCHAR);
-  if (units * sizeof(WCHAR) > WMIEV_NAME_MAX_BYTES) {
+  if (units > WMIEV_NAME_MAX_BYTES / sizeof(WCHAR)) {
     return STATUS_NAME_TOO_LONG;
   }
-  uint16_t *path = wmiev__win_alloc((units != 0 ? units : 1) * sizeof(WCHAR));
+  /* Called while p->registry_path is empty: built in place. */
+  PWCH path = wmiev__win_alloc(units * sizeof(WCHAR));
   if (path == NULL) {
     return STATUS_INSUFFICIENT_RESOURCES;
   }
@@ -278,14 +281,14 @@ static NTSTATUS default_registry_path(struct wmiev_provider *p) {
   if (service->Length != 0) {
     RtlCopyMemory(path + prefix_units, service->Buffer, service->Length);
   }
-  NTSTATUS status = keep_string(&p->registry_path, path, units);
-  wmiev__win_free(path);
-  return status;
+  p->registry_path.Buffer = path;
+  p->registry_path.Length = (USHORT)(units * sizeof(WCHAR));
+  p->registry_path.MaximumLength = p->registry_path.Length;
+  return STATUS_SUCCESS;
 }
 
 static NTSTATUS NTAPI dp_query_reginfo(PDEVICE_OBJECT DeviceObject, PULONG RegFlags,
-                                       PUNICODE_STRING InstanceName,
-                                       PUNICODE_STRING *RegistryPath,
+                                       PUNICODE_STRING InstanceName, PUNICODE_STRING *RegistryPath,
                                        PUNICODE_STRING MofResourceName, PDEVICE_OBJECT *Pdo) {
   struct wmiev_provider *p = wmiev__win_provider_by_device(DeviceObject);
   if (p == NULL) {
@@ -355,8 +358,8 @@ static NTSTATUS NTAPI dp_set_data_block(PDEVICE_OBJECT DeviceObject, PIRP Irp, U
   if (irp == NULL) {
     return fail_irp(DeviceObject, Irp, p);
   }
-  return p->context.callbacks.set_data_block(&p->device, irp, GuidIndex, InstanceIndex,
-                                             BufferSize, Buffer, p->context.payload);
+  return p->context.callbacks.set_data_block(&p->device, irp, GuidIndex, InstanceIndex, BufferSize,
+                                             Buffer, p->context.payload);
 }
 
 static NTSTATUS NTAPI dp_set_data_item(PDEVICE_OBJECT DeviceObject, PIRP Irp, ULONG GuidIndex,
@@ -367,8 +370,8 @@ static NTSTATUS NTAPI dp_set_data_item(PDEVICE_OBJECT DeviceObject, PIRP Irp, UL
   if (irp == NULL) {
     return fail_irp(DeviceObject, Irp, p);
   }
-  return p->context.callbacks.set_data_item(&p->device, irp, GuidIndex, InstanceIndex,
-                                            DataItemId, BufferSize, Buffer, p->context.payload);
+  return p->context.callbacks.set_data_item(&p->device, irp, GuidIndex, InstanceIndex, DataItemId,
+                                            BufferSize, Buffer, p->context.payload);
 }
 
 static NTSTATUS NTAPI dp_execute_method(PDEVICE_OBJECT DeviceObject, PIRP Irp, ULONG GuidIndex,
@@ -575,9 +578,8 @@ wmiev_status wmiev_wmilib_complete_request(wmiev_device *device, wmiev_irp *irp,
   return WmiCompleteRequest(device->wdm, wdm, status, buffer_used, IO_NO_INCREMENT);
 }
 
-wmiev_status wmiev_wmilib_system_control(const wmiev_wmilib_context *context,
-                                         wmiev_device *device, wmiev_irp *irp,
-                                         wmiev_irp_disposition *disposition) {
+wmiev_status wmiev_wmilib_system_control(const wmiev_wmilib_context *context, wmiev_device *device,
+                                         wmiev_irp *irp, wmiev_irp_disposition *disposition) {
   (void)context;
   (void)device;
   (void)irp;
@@ -669,9 +671,7 @@ wmiev_device *wmiev_device_lower(const wmiev_device *device) {
   return NULL;
 }
 
-wmiev_device *wmiev_device_top(wmiev_device *device) {
-  return device;
-}
+wmiev_device *wmiev_device_top(wmiev_device *device) { return device; }
 
 wmiev_registry *wmiev_device_registry(const wmiev_device *device) {
   return device != NULL && device->provider != NULL ? &device->provider->bus->registry : NULL;
