@@ -180,10 +180,14 @@ static void on_event(const wmiev_event *event, void *payload) {
     /* Valid during the call only; the consumer must not keep or change it.
      * An event the bus never held as a WNODE has it built here (NULL only
      * when a big one finds no memory: the notification is then lost, as
-     * WMI loses events when it runs out). */
+     * WMI loses events when it runs out, and the host says so). */
     const void *wnode = wmiev_event_wnode(event, NULL);
     if (wnode != NULL) {
       callback((PVOID)(uintptr_t)wnode, context);
+    } else {
+      wmiev__host_violation(WMIEV_HOST_RULE_WMI_WARNING,
+                            "notification of a %lu-byte event lost: no memory to build its WNODE",
+                            (unsigned long)event->data_size);
     }
   }
 }

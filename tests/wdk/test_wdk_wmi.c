@@ -607,7 +607,7 @@ typedef struct fixture {
   uint64_t expected[WMIEV_HOST_RULE_COUNT_]; /* violations each test expects */
 } fixture;
 
-static int setup_with_timeout(void **state, uint32_t irp_timeout_ms) {
+static int setup_with(void **state, uint32_t irp_timeout_ms, uint32_t max_event_size) {
   fixture *f = test_calloc(1, sizeof *f);
   f->alloc = debug_alloc_create();
   host_violations_reset();
@@ -618,6 +618,7 @@ static int setup_with_timeout(void **state, uint32_t irp_timeout_ms) {
   options.allocator = debug_alloc_allocator(f->alloc);
   options.quiet = true;
   options.irp_timeout_ms = irp_timeout_ms;
+  options.max_event_size = max_event_size;
   options.on_violation = host_violations_record;
   wmiev_host_configure(&options);
   assert_int_equal(wmiev_host_load_driver(DriverEntry, L"WmiTest", &f->driver), STATUS_SUCCESS);
@@ -628,10 +629,13 @@ static int setup_with_timeout(void **state, uint32_t irp_timeout_ms) {
   return 0;
 }
 
-static int setup(void **state) { return setup_with_timeout(state, 3000); }
+static int setup(void **state) { return setup_with(state, 3000, 0); }
 
 /* WMI gives up on a pended IRP after 200 ms here. */
-static int setup_short_timeout(void **state) { return setup_with_timeout(state, 200); }
+static int setup_short_timeout(void **state) { return setup_with(state, 200, 0); }
+
+/* Events up to 4 KiB, so that one can be too big to build on the stack. */
+static int setup_big_events(void **state) { return setup_with(state, 3000, 4096); }
 
 static void remove_device(fixture *f) {
   if (!f->removed) {
@@ -813,6 +817,36 @@ static void test_event_delivery(void **state) {
   assert_int_equal(l.event_control[BLOCK_EVENT][0], 1);
   assert_int_equal(l.event_control[BLOCK_DYN_EVENT][1], 1);
   assert_int_equal(l.event_control[BLOCK_DYN_EVENT][0], 1);
+}
+
+/* A WmiFireEvent notification whose WNODE cannot be built (a 2000-byte
+ * event is built on the heap, and that allocation fails) is lost to the
+ * kernel consumer, and the host reports it instead of staying silent. */
+static void test_notification_lost_without_memory(void **state) {
+  fixture *f = *state;
+  kconsumer c = {0};
+  PVOID events = kernel_subscribe(&EVENT_GUID, &c);
+  const ULONG size = 2000;
+  uint8_t *data = ExAllocatePoolWithTag(NonPagedPoolNx, size, 'tseT');
+  assert_non_null(data);
+  memset(data, 0x5A, size);
+  assert_int_equal(WmiFireEvent(g_Fdo, &EVENT_GUID, 0, size, data), STATUS_SUCCESS);
+  debug_alloc_fail_nth(f->alloc, 1, false); /* the next allocation: the WNODE's */
+  wmiev_host_flush();
+  assert_true(debug_alloc_failure_hit(f->alloc));
+  assert_int_equal(c.count, 0);
+  f->expected[WMIEV_HOST_RULE_WMI_WARNING] = 1;
+  /* With memory again, the next one arrives whole. */
+  data = ExAllocatePoolWithTag(NonPagedPoolNx, size, 'tseT');
+  assert_non_null(data);
+  memset(data, 0x5A, size);
+  assert_int_equal(WmiFireEvent(g_Fdo, &EVENT_GUID, 0, size, data), STATUS_SUCCESS);
+  wmiev_host_flush();
+  assert_int_equal(c.count, 1);
+  const WNODE_SINGLE_INSTANCE *w = (const void *)c.last; /* its first 256 bytes */
+  assert_int_equal(w->WnodeHeader.BufferSize, sizeof(WNODE_SINGLE_INSTANCE) + size);
+  assert_int_equal(w->SizeDataBlock, size);
+  ObDereferenceObject(events);
 }
 
 static VOID NTAPI release_inside(PVOID Wnode, PVOID Context) {
@@ -1541,6 +1575,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_objects, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_event_short_pool_block, setup, teardown),
       cmocka_unit_test_setup_teardown(test_suggest_instance_name_longest, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_notification_lost_without_memory, setup_big_events,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
