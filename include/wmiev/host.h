@@ -149,9 +149,10 @@ WMIEV_EXTERN void wmiev_host_configure(const wmiev_host_options *options);
  *        and calls @p entry with the registry path
  *        "\Registry\Machine\System\CurrentControlSet\Services\<service_name>"
  *        at PASSIVE_LEVEL.
- * @param service_name NUL-terminated UTF-16
+ * @param service_name NUL-terminated UTF-16, 1 to 120 units
  * @param driver receives the driver object (also when @p entry fails: NULL then)
- * @return what @p entry returned; STATUS_INVALID_PARAMETER for NULL arguments;
+ * @return what @p entry returned; STATUS_INVALID_PARAMETER for NULL arguments
+ *         or a service name that is empty or longer than 120 units;
  *         STATUS_OBJECT_NAME_COLLISION if a driver with that name is loaded;
  *         STATUS_INSUFFICIENT_RESOURCES. If @p entry fails the driver object
  *         is deleted again (DriverUnload is not called, as on Windows).
@@ -163,8 +164,10 @@ WMIEV_EXTERN NTSTATUS wmiev_host_load_driver(PDRIVER_INITIALIZE entry, PCWSTR se
  * @brief Plugs in a device: creates a PDO with device instance id
  *        @p device_instance_id (e.g. L"ROOT\\TOASTER\\0000"), calls the
  *        driver's AddDevice, and starts the stack (see the file comment).
+ * @param device_instance_id NUL-terminated UTF-16, 1 to 511 units
  * @param pdo receives the PDO (NULL on failure)
- * @return AddDevice's failure, START's status, or STATUS_INVALID_PARAMETER /
+ * @return AddDevice's failure, START's status, or STATUS_INVALID_PARAMETER
+ *         (NULL argument, or an instance id empty or longer than 511 units) /
  *         STATUS_INVALID_DEVICE_REQUEST (the driver has no AddDevice) /
  *         STATUS_OBJECT_NAME_COLLISION (instance id in use).
  */

@@ -14,8 +14,6 @@ static WCHAR k_hardware_db_buffer[] = L"\\REGISTRY\\MACHINE\\HARDWARE\\DESCRIPTI
 static UNICODE_STRING k_hardware_db = {(USHORT)(sizeof k_hardware_db_buffer - sizeof(WCHAR)),
                                        (USHORT)sizeof k_hardware_db_buffer, k_hardware_db_buffer};
 
-#define MAX_SERVICE_NAME 120
-
 /* What a driver gets for a major function it does not handle: IopInvalidDeviceRequest. */
 static NTSTATUS invalid_device_request(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
   (void)DeviceObject;
@@ -135,10 +133,10 @@ NTSTATUS wmiev_host_load_driver(PDRIVER_INITIALIZE entry, PCWSTR service_name,
   }
   wmiev__host_ensure();
   (void)wmiev__irql_at_most(PASSIVE_LEVEL, "wmiev_host_load_driver");
-  char name_utf8[128];
+  char name_utf8[WMIEV__SERVICE_NAME_UTF8];
   size_t units = 0;
-  NTSTATUS status =
-      wmiev__wide_name_to_utf8(service_name, MAX_SERVICE_NAME, name_utf8, sizeof name_utf8, &units);
+  NTSTATUS status = wmiev__wide_name_to_utf8(service_name, WMIEV__MAX_SERVICE_NAME, name_utf8,
+                                             sizeof name_utf8, &units);
   if (!NT_SUCCESS(status)) {
     return status;
   }

@@ -17,14 +17,19 @@
 #include "wdk_internal.h"
 
 /* ---- Drivers ---------------------------------------------------------------------- */
+/* Longest service name wmiev_host_load_driver takes, in UTF-16 units; its
+ * UTF-8 form takes at most three bytes per unit. */
+#define WMIEV__MAX_SERVICE_NAME 120
+#define WMIEV__SERVICE_NAME_UTF8 (3 * WMIEV__MAX_SERVICE_NAME + 1)
+
 typedef struct wmiev__driver_private {
   LIST_ENTRY link; /* host's driver list */
   PDRIVER_OBJECT driver;
   DRIVER_EXTENSION extension;
   UNICODE_STRING registry_path; /* "\Registry\Machine\System\CurrentControlSet\Services\<name>" */
-  char name_utf8[128];          /* service name, for diagnostics */
-  bool host_bus_driver;         /* the host's own bus driver */
-  size_t alloc_size;            /* of the whole block (driver object + this + strings) */
+  char name_utf8[WMIEV__SERVICE_NAME_UTF8]; /* service name, for diagnostics */
+  bool host_bus_driver;                     /* the host's own bus driver */
+  size_t alloc_size; /* of the whole block (driver object + this + strings) */
 } wmiev__driver_private;
 
 /** The host's bus driver: created with the host, destroyed at shutdown (driver.c, pnp.c). */

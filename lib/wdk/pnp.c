@@ -137,7 +137,7 @@ NTSTATUS wmiev_host_add_device(PDRIVER_OBJECT driver, PCWSTR device_instance_id,
     return STATUS_INVALID_DEVICE_REQUEST;
   }
   (void)wmiev__irql_at_most(PASSIVE_LEVEL, "wmiev_host_add_device");
-  char id[1024];
+  char id[3 * MAX_INSTANCE_ID + 1]; /* UTF-8 takes at most 3 bytes per UTF-16 unit */
   NTSTATUS status =
       wmiev__wide_name_to_utf8(device_instance_id, MAX_INSTANCE_ID, id, sizeof id, NULL);
   if (!NT_SUCCESS(status)) {

@@ -485,6 +485,44 @@ static PIRP build_irp(PDEVICE_OBJECT top, UCHAR major, UCHAR minor, ULONG ioctl,
 
 /* ==== Tests ========================================================================= */
 
+/* Names the host takes: a service name of 1 to 120 UTF-16 units and a
+ * device instance id of 1 to 511 (host.h). Each limit is
+ * checked from both sides, with names of three UTF-8 bytes per unit at the
+ * longest (they must fit the host's UTF-8 copies too). */
+static void fill_units(WCHAR *out, WCHAR unit, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    out[i] = unit;
+  }
+  out[n] = 0;
+}
+
+static void host_name_limits(void **state) {
+  (void)state;
+  static WCHAR name[600];
+  PDRIVER_OBJECT driver = NULL;
+  assert_int_equal(wmiev_host_load_driver(TestDriverEntry, L"", &driver), STATUS_INVALID_PARAMETER);
+  assert_null(driver);
+  fill_units(name, L'a', 121);
+  assert_int_equal(wmiev_host_load_driver(TestDriverEntry, name, &driver),
+                   STATUS_INVALID_PARAMETER);
+  fill_units(name, 0x4E2D, 120);
+  assert_int_equal(wmiev_host_load_driver(TestDriverEntry, name, &driver), STATUS_SUCCESS);
+  assert_int_equal(driver->DriverName.Length, (8 + 120) * sizeof(WCHAR)); /* \Driver\ + name */
+  assert_int_equal(wmiev_host_unload_driver(driver), STATUS_SUCCESS);
+
+  driver = load_test_driver();
+  PDEVICE_OBJECT pdo = NULL;
+  assert_int_equal(wmiev_host_add_device(driver, L"", &pdo), STATUS_INVALID_PARAMETER);
+  assert_null(pdo);
+  fill_units(name, L'A', 512);
+  assert_int_equal(wmiev_host_add_device(driver, name, &pdo), STATUS_INVALID_PARAMETER);
+  fill_units(name, 0x4E2D, 511);
+  assert_int_equal(wmiev_host_add_device(driver, name, &pdo), STATUS_SUCCESS);
+  assert_non_null(pdo);
+  assert_int_equal(wmiev_host_remove_device(pdo), STATUS_SUCCESS);
+  assert_int_equal(wmiev_host_unload_driver(driver), STATUS_SUCCESS);
+}
+
 /* Load, plug in, remove, unload: every IRP each layer sees, in order; the
  * stack the host built; nothing reported. */
 static void pnp_lifecycle_exact_irps(void **state) {
@@ -1159,6 +1197,7 @@ static void device_extension_too_large(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(pnp_lifecycle_exact_irps, setup, teardown),
+      cmocka_unit_test_setup_teardown(host_name_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(query_remove_veto_cancels, setup, teardown),
       cmocka_unit_test_setup_teardown(completion_routines_run_bottom_up, setup, teardown),
       cmocka_unit_test_setup_teardown(pending_irp_completed_on_another_thread, setup, teardown),
