@@ -51,7 +51,6 @@
  * Regression tests for bugs found by wmiev-stress and these walks are at
  * the end.
  */
-#define _XOPEN_SOURCE 700 /* nanosleep, clock_gettime */
 
 /* cmocka.h needs these first, in this order. */
 /* clang-format off */
@@ -67,7 +66,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <wmiev/wmiev.h>
 

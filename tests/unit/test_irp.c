@@ -21,7 +21,6 @@
 
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 
 #include <wmiev/wmiev.h>
 

@@ -647,7 +647,7 @@ static void query_static_name_request_is_exact(void **state) {
   assert_int_equal(b->seen_count, 0);
   const seen_irp *s = &a->seen[0];
   assert_int_equal(s->minor, IRP_MN_QUERY_SINGLE_INSTANCE);
-  assert_memory_equal(&s->data_path, &guid_data, sizeof(GUID));
+  assert_guid_equal(&s->data_path, &guid_data);
   assert_int_equal(s->buffer_size, 1024);
   assert_memory_equal(s->bytes, golden_query_static, sizeof golden_query_static);
   for (size_t i = sizeof golden_query_static; i < REC_BYTES; i++) {
@@ -741,7 +741,7 @@ static void dynamic_name_falls_through_to_the_provider_that_has_it(void **state)
   for (int i = 0; i < 2; i++) {
     const seen_irp *s = i == 0 ? &c->seen[0] : &d->seen[0];
     assert_int_equal(s->minor, IRP_MN_QUERY_SINGLE_INSTANCE);
-    assert_memory_equal(&s->data_path, &guid_dyn, sizeof(GUID));
+    assert_guid_equal(&s->data_path, &guid_dyn);
     assert_int_equal(s->buffer_size, 1024);
     assert_memory_equal(s->bytes, golden_query_dynamic, sizeof golden_query_dynamic);
   }
@@ -955,7 +955,7 @@ static void all_data_chains_replies_through_linkage(void **state) {
   for (int i = 0; i < 2; i++) {
     const seen_irp *s = i == 0 ? &a->seen[0] : &b->seen[0];
     assert_int_equal(s->minor, IRP_MN_QUERY_ALL_DATA);
-    assert_memory_equal(&s->data_path, &guid_data, sizeof(GUID));
+    assert_guid_equal(&s->data_path, &guid_data);
     assert_int_equal(s->buffer_size, 1024);
     assert_memory_equal(s->bytes, golden_all_data_request, sizeof golden_all_data_request);
   }
@@ -1226,7 +1226,7 @@ static void set_single_instance_request_and_statuses(void **state) {
   assert_diag_untouched(&diag);
   assert_int_equal(a->seen_count, 1);
   assert_int_equal(a->seen[0].minor, IRP_MN_CHANGE_SINGLE_INSTANCE);
-  assert_memory_equal(&a->seen[0].data_path, &guid_data, sizeof(GUID));
+  assert_guid_equal(&a->seen[0].data_path, &guid_data);
   assert_int_equal(a->seen[0].buffer_size, sizeof golden_change_instance);
   assert_memory_equal(a->seen[0].bytes, golden_change_instance, sizeof golden_change_instance);
 
@@ -1313,7 +1313,7 @@ static void method_request_is_exact(void **state) {
   assert_int_equal(a->seen_count, 1);
   const seen_irp *s = &a->seen[0];
   assert_int_equal(s->minor, IRP_MN_EXECUTE_METHOD);
-  assert_memory_equal(&s->data_path, &guid_data, sizeof(GUID));
+  assert_guid_equal(&s->data_path, &guid_data);
   /* Room for the larger of input and output at DataBlockOffset 72. */
   assert_int_equal(s->buffer_size, 72 + 16);
   assert_memory_equal(s->bytes, golden_method, sizeof golden_method);
@@ -1442,7 +1442,7 @@ static void function_control_sends_a_bare_header(void **state) {
     assert_diag_untouched(&diag);
     const seen_irp *s = &a->seen[i];
     assert_int_equal(s->minor, minors[i]);
-    assert_memory_equal(&s->data_path, &guid_data, sizeof(GUID));
+    assert_guid_equal(&s->data_path, &guid_data);
     assert_int_equal(s->buffer_size, 48);
     assert_memory_equal(s->bytes, golden_header, sizeof golden_header);
   }

@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -443,6 +442,15 @@ static PDRIVER_OBJECT load_test_driver(void) {
   return driver;
 }
 
+/* The leaky driver (it leaves behind what g_leaky_keep_* say). */
+static PDRIVER_OBJECT load_leaky_driver(void) {
+  PDRIVER_OBJECT driver = NULL;
+  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
+                   STATUS_SUCCESS);
+  assert_non_null(driver);
+  return driver;
+}
+
 static PDEVICE_OBJECT plug_in(PDRIVER_OBJECT driver) {
   PDEVICE_OBJECT pdo = NULL;
   assert_int_equal(wmiev_host_add_device(driver, L"ROOT\\WMIEVTEST\\0000", &pdo), STATUS_SUCCESS);
@@ -691,8 +699,7 @@ static void unload_reports_leftovers(void **state) {
   PDRIVER_OBJECT driver = NULL;
   g_leaky_keep_device = TRUE;
   g_leaky_keep_pool = TRUE;
-  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
-                   STATUS_SUCCESS);
+  driver = load_leaky_driver();
   /* A second device with the same name collides. */
   UNICODE_STRING name;
   PDEVICE_OBJECT other = NULL;
@@ -711,8 +718,7 @@ static void unload_reports_leftovers(void **state) {
   pthread_mutex_unlock(&g_seen_lock);
   g_leaky_keep_device = FALSE;
   g_leaky_keep_pool = FALSE;
-  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
-                   STATUS_SUCCESS);
+  driver = load_leaky_driver();
   assert_int_equal(wmiev_host_unload_driver(driver), STATUS_SUCCESS);
   assert_int_equal(seen_count(), 0);
 }
@@ -762,9 +768,7 @@ static void pool_misuse_is_reported(void **state) {
 
 static void irql_rules_are_checked(void **state) {
   (void)state;
-  PDRIVER_OBJECT driver = NULL;
-  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
-                   STATUS_SUCCESS);
+  PDRIVER_OBJECT driver = load_leaky_driver();
   assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
   KIRQL old;
   KeRaiseIrql(DISPATCH_LEVEL, &old);
@@ -962,9 +966,7 @@ VOID SelfFreeingWork(PDEVICE_OBJECT DeviceObject, PVOID Context) {
 static void work_items_run_and_flush_waits(void **state) {
   (void)state;
   enum { ITEMS = 8 };
-  PDRIVER_OBJECT driver = NULL;
-  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
-                   STATUS_SUCCESS);
+  PDRIVER_OBJECT driver = load_leaky_driver();
   g_work_runs = 0;
   g_work_bad_irql = 0;
   PIO_WORKITEM kept[ITEMS];
@@ -1104,9 +1106,7 @@ static void dbgprint_understands_kernel_formats(void **state) {
 
 static void device_stack_and_references(void **state) {
   (void)state;
-  PDRIVER_OBJECT driver = NULL;
-  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
-                   STATUS_SUCCESS);
+  PDRIVER_OBJECT driver = load_leaky_driver();
   PDEVICE_OBJECT bottom = g_leaky_device;
   PDEVICE_OBJECT upper = NULL;
   assert_int_equal(IoCreateDevice(driver, 8, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &upper),
@@ -1163,9 +1163,7 @@ static void pool_quarantine_evicts_oldest(void **state) {
 /* Work items a driver never freed: reported at unload (and freed at shutdown). */
 static void work_items_leaked_at_unload(void **state) {
   (void)state;
-  PDRIVER_OBJECT driver = NULL;
-  assert_int_equal(wmiev_host_load_driver(LeakyDriverEntry, L"WmievLeaky", &driver),
-                   STATUS_SUCCESS);
+  PDRIVER_OBJECT driver = load_leaky_driver();
   PIO_WORKITEM kept = IoAllocateWorkItem(g_leaky_device);
   PIO_WORKITEM freed = IoAllocateWorkItem(g_leaky_device);
   assert_non_null(kept);
