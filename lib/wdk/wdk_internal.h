@@ -45,7 +45,7 @@ uint32_t wmiev__host_irp_timeout_ms(void);
  * the same fn+ctx twice is a no-op): it runs at the start of
  * wmiev_host_shutdown(), before any device is deleted and before the bus is
  * destroyed (close open block objects, drop notification subscriptions, free
- * per-host state). False if the hook table is full.
+ * per-host state). False if the hook table is full or fn is NULL.
  */
 bool wmiev__host_add_shutdown_hook(void (*fn)(void *ctx), void *ctx);
 

@@ -66,9 +66,9 @@ struct wmiev_block_handle {
 #define NAME_STACK_BYTES 128u
 
 /* What the accessors of one notification read (ev->internal points here):
- * the kernel's WNODE and its validated view, and the name once asked. */
+ * the validated view of the kernel's WNODE (view->base is the WNODE), and
+ * the name once asked. */
 typedef struct event_ctx {
-  const void *wnode;
   const wmiev_wnode_view *view;
   const char *name; /* NULL until asked */
   char stack[NAME_STACK_BYTES];
@@ -106,7 +106,7 @@ const void *wmiev_event_wnode(const wmiev_event *event, uint32_t *size) {
   if (size != NULL) {
     *size = c != NULL ? c->view->buffer_size : 0;
   }
-  return c != NULL ? c->wnode : NULL;
+  return c != NULL ? c->view->base : NULL;
 }
 
 const wmiev_wnode_view *wmiev_event_view(const wmiev_event *event) {
@@ -165,7 +165,6 @@ static VOID NTAPI notification_trampoline(PVOID Wnode, PVOID Context) {
     wmiev_wnode_view view;
     if (WMIEV_SUCCESS(wmiev_wnode_validate(wnode, header->BufferSize, 0, &view, NULL))) {
       event_ctx ctx;
-      ctx.wnode = wnode;
       ctx.view = &view;
       ctx.name = NULL;
       ctx.heap = NULL;
